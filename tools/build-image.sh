@@ -41,5 +41,5 @@ for _ in $(seq 30); do
   [ "$st" = running ] && break; sleep 1
 done
 podman rm -f "$cid" >/dev/null
-[ "$st" = running ] || { echo "image $IMAGE: systemd did not reach running ($st)"; exit 1; }
+[ "$st" = running ] || { podman rmi -f "$IMAGE" >/dev/null; echo "image $IMAGE: systemd did not reach running ($st)"; exit 1; }
 echo "image $IMAGE built"

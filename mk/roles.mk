@@ -1,0 +1,36 @@
+# Ansible roles: collections, the systemd image, lint, the pool-budget test and every molecule
+# scenario. Docs: roles/README.md. Offline recipe: shared/reference/molecule-offline.md.
+ANSIBLE_BUNDLE := ansible==12.3.0
+COLLECTIONS := containers/podman community/general ansible/posix community/postgresql
+COLLECTIONS_DIR := $(CURDIR)/.state/collections
+export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS_DIR)
+export ANSIBLE_FORCE_COLOR := 0
+export PY_COLORS := 0
+MOLECULE_PARALLEL ?= 2
+# every role scenario, then the stage-2 topology (roles/k3s, roles/istio add theirs by existing)
+MOLECULE_SCENARIOS ?= $(sort $(patsubst %/molecule/default/molecule.yml,%,$(wildcard roles/*/molecule/default/molecule.yml))) ansible:stage2
+
+.PHONY: collections image lint-roles test-pool-budget test-roles
+collections: $(COLLECTIONS_DIR)/.unpacked ## unpack the Ansible collections from the ansible wheel (no Galaxy)
+$(COLLECTIONS_DIR)/.unpacked: mk/roles.mk
+	@mkdir -p .state/dl $(COLLECTIONS_DIR)
+	@ls .state/dl/ansible-12.3.0-*.whl >/dev/null 2>&1 || pip download -q --no-deps -d .state/dl $(ANSIBLE_BUNDLE)
+	@cd $(COLLECTIONS_DIR) && unzip -q -o $(CURDIR)/.state/dl/ansible-12.3.0-*.whl \
+	  $(foreach c,$(COLLECTIONS),'ansible_collections/$(c)/*')
+	@touch $@
+	@echo "collections in $(COLLECTIONS_DIR): $(COLLECTIONS)"
+
+image: ## build the systemd Debian image for molecule and the lab (skipped if present)
+	@tools/build-image.sh
+
+lint-roles: collections ## yamllint + ansible-lint (production profile) on roles/ and ansible/
+	yamllint -s roles ansible .config/molecule .ansible-lint .yamllint
+	ansible-lint -q roles ansible/site.yml
+
+test-pool-budget: ## pool-budget arithmetic + site.yml refusing an over-committed inventory
+	pytest -q -p no:cacheprovider ansible/tests
+
+test-roles: collections image lint-roles test-pool-budget ## lint, pool budget, every molecule scenario
+	@tools/lab/molecule-all.sh $(MOLECULE_PARALLEL) $(MOLECULE_SCENARIOS)
+
+TEST_TARGETS += test-roles
