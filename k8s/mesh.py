@@ -1,0 +1,80 @@
+"""The shop's Istio objects, with limits derived from the app's own pool settings.
+
+Why derived: each gunicorn worker holds at most DB_POOL_MAX_SIZE connections and queues at
+most DB_POOL_MAX_WAITING requests for one (see app/settings.py). The ingress Envoy should
+let through no more requests than the pods can give a connection to, and queue no more than
+the app would queue itself; beyond that it answers 503 at once instead of piling up work.
+The HPA ceiling (max_replicas) is used, so scale-up is never throttled by the mesh; the
+database budget must hold the same product (the DB role asserts it for its hosts).
+"""
+from __future__ import annotations
+
+import math
+
+from k8s.app_env import app_config
+from k8s.naming import meta, service_host
+
+API = "networking.istio.io/v1"
+
+
+def pool_budget(values: dict) -> dict:
+    """Connections and queue the whole Deployment can hold at its largest."""
+    settings = app_config(values)
+    processes = values["max_replicas"] * values["gunicorn"]["workers"]
+    return {"connections": processes * int(settings["DB_POOL_MAX_SIZE"]),
+            "waiting": processes * int(settings["DB_POOL_MAX_WAITING"])}
+
+
+def request_timeout_seconds(values: dict) -> int:
+    """Longer than the app's own worst case (wait for a connection, then a statement limit),
+    so the app answers with its own 503/504 envelope before Envoy cuts the request."""
+    settings = app_config(values)
+    app_worst = float(settings["DB_POOL_TIMEOUT"]) + int(settings["DB_STATEMENT_TIMEOUT_MS"]) / 1000
+    return math.ceil(app_worst) + 3
+
+
+def _seconds(value: float) -> str:
+    return f"{value:g}s"
+
+
+def gateway(values: dict) -> dict:
+    return {"apiVersion": API, "kind": "Gateway", "metadata": meta(values),
+            "spec": {"selector": dict(values["ingress_selector"]),
+                     "servers": [{"port": {"number": 80, "name": "http", "protocol": "HTTP"},
+                                  "hosts": list(values["gateway_hosts"])}]}}
+
+
+def virtual_service(values: dict) -> dict:
+    timeout = request_timeout_seconds(values)
+    return {"apiVersion": API, "kind": "VirtualService", "metadata": meta(values),
+            "spec": {"hosts": list(values["gateway_hosts"]),
+                     "gateways": [values["name"]],
+                     "http": [{
+                         "name": "shop",
+                         "route": [{"destination": {"host": service_host(values),
+                                                    "port": {"number": values["service_port"]}}}],
+                         "timeout": _seconds(timeout),
+                         # only failures where the pod never saw the request: retrying a POST
+                         # /api/orders after a 5xx could place the order twice
+                         "retries": {"attempts": 2, "perTryTimeout": _seconds(timeout),
+                                     "retryOn": "connect-failure,refused-stream"}}]}}
+
+
+def destination_rule(values: dict) -> dict:
+    budget = pool_budget(values)
+    readiness = float(app_config(values)["READINESS_INTERVAL"])
+    return {"apiVersion": API, "kind": "DestinationRule", "metadata": meta(values),
+            "spec": {"host": service_host(values), "trafficPolicy": {
+                # a worker whose threads are all busy should not get the next request
+                "loadBalancer": {"simple": "LEAST_REQUEST"},
+                "connectionPool": {
+                    "tcp": {"maxConnections": budget["connections"], "connectTimeout": "2s"},
+                    "http": {"http1MaxPendingRequests": budget["waiting"],
+                             "http2MaxRequests": budget["connections"],
+                             "maxRequestsPerConnection": values["max_requests_per_connection"]}},
+                # eject a pod that keeps failing at the gateway level (dead, or not answering),
+                # checked on the readiness probe's time scale; never more than half of them
+                "outlierDetection": {"consecutiveGatewayErrors": 5,
+                                     "interval": _seconds(readiness),
+                                     "baseEjectionTime": "30s",
+                                     "maxEjectionPercent": 50}}}}
