@@ -42,17 +42,23 @@ class Settings:
                                 "seconds an idle connection above min_size is kept")
     pool_reconnect_timeout: float = _env("DB_POOL_RECONNECT_TIMEOUT", 30.0, float,
                                          "seconds the pool keeps trying to reconnect")
+    connect_timeout: int = _env("DB_CONNECT_TIMEOUT", 5, int,
+                                "seconds one new database connection may take (libpq)")
     statement_timeout_ms: int = _env("DB_STATEMENT_TIMEOUT_MS", 5000, int,
                                      "server-side limit on one statement")
     prepare_threshold: int | None = _env(
         "DB_PREPARE_THRESHOLD", None, lambda v: None if v.lower() in {"", "none"} else int(v),
         "psycopg prepare_threshold; none (default) is required behind pgbouncer 1.18 "
         "in transaction mode")
+    redis_timeout: float = _env("REDIS_TIMEOUT", 0.5, float,
+                                "seconds a Redis command (or connect) may take before a 503")
     # --- secrets ---------------------------------------------------------------------------
     jwt_secret: str = _env("JWT_SECRET", "", help="HS256 key for tokens (required)")
     jwt_ttl_hours: int = _env("JWT_EXPIRY_HOURS", 24, int, "token lifetime")
     stripe_secret_key: str = _env("STRIPE_SECRET_KEY", "sk_test_shoplab",
                                   help="Stripe secret key (a test key in the lab)")
+    stripe_publishable_key: str = _env("STRIPE_PUBLISHABLE_KEY", "pk_test_shoplab",
+                                       help="publishable key handed to the storefront")
     stripe_webhook_secret: str = _env("STRIPE_WEBHOOK_SECRET", "",
                                       help="whsec_... used to verify webhook signatures")
     stripe_api_base: str = _env("STRIPE_API_BASE", "",
@@ -67,7 +73,13 @@ class Settings:
                                          "requests per client IP per minute (0 = off)")
     rate_limit_user_per_minute: int = _env("RATE_LIMIT_USER_PER_MINUTE", 600, int,
                                            "requests per signed-in user per minute (0 = off)")
+    product_count_ttl: float = _env("PRODUCT_COUNT_TTL", 30.0, float,
+                                    "seconds a worker reuses a catalogue count for pagination")
     max_body_bytes: int = _env("MAX_BODY_BYTES", 65536, int, "largest accepted request body")
+    metrics_dir: str = _env("PROMETHEUS_MULTIPROC_DIR", "",
+                            help="empty: each worker serves its own /metrics; a directory: "
+                                 "prometheus_client multiprocess mode, one view of all workers "
+                                 "(prometheus_client reads this variable itself at import)")
     log_level: str = _env("LOG_LEVEL", "INFO", help="Python logging level")
     debug: bool = _env("SHOP_DEBUG", False, _bool, "never in production")
 

@@ -1,0 +1,79 @@
+"""Shoplab's shop: a Falcon 4 WSGI API on PostgreSQL (psycopg_pool) and Redis, with Stripe.
+
+``create_app(settings)`` builds the app from its dependencies; tests pass their own pool,
+Redis client or Stripe client. ``app.wsgi:application`` is what gunicorn serves.
+"""
+from __future__ import annotations
+
+import falcon
+
+from app.settings import Settings
+
+__all__ = ["create_app", "Settings"]
+
+
+class ShopApp(falcon.App):
+    """A Falcon app that can release its pool (gunicorn's worker_exit calls ``close``)."""
+
+    def __init__(self, *args, close=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._close = close
+
+    def close(self) -> None:
+        if self._close is not None:
+            self._close()
+
+
+def create_app(settings: Settings, *, pool=None, redis=None, stripe=None) -> ShopApp:
+    from app import (accesslog, accounts, auth, cart, errors, health, media, metrics,
+                     openapi, orders, payments, products, ratelimit)
+    from app.db import Database
+
+    if not settings.jwt_secret:
+        raise ValueError("JWT_SECRET is required (see app/README.md)")
+    db = Database(settings, pool)
+    redis = redis if redis is not None else cart.make_redis(settings)
+    stripe = stripe if stripe is not None else payments.make_stripe(settings)
+    stats = metrics.Metrics(db, settings.metrics_dir)
+
+    app = ShopApp(
+        close=db.close,
+        cors_enable=True,  # the reference allowed any origin; preflight needs no token
+        middleware=[accesslog.AccessLog(stats), ratelimit.ClientRateLimit(settings, redis),
+                    auth.AuthMiddleware(settings), ratelimit.UserRateLimit(settings, redis)])
+    app.req_options.strip_url_path_trailing_slash = True
+    media.install(app)
+    errors.register(app, on_db_error=db.broken_connection_seen)
+
+    liveness = health.Liveness()
+    app.add_route("/healthz", liveness)
+    app.add_route("/api/health", liveness)
+    app.add_route("/readyz", health.Readiness(settings, db, redis))
+    app.add_route("/metrics", stats)
+    app.add_route("/openapi.json", openapi.Document())
+
+    app.add_route("/api/auth/register", accounts.Register(settings, db))
+    app.add_route("/api/auth/login", accounts.Login(settings, db))
+
+    app.add_route("/api/products", products.ProductList(settings, db))
+    app.add_route("/api/products/search", products.ProductSearch(db))
+    app.add_route("/api/products/{product_id:int(min=1)}", products.ProductDetail(db))
+    app.add_route("/api/categories", products.Categories(settings, db))
+
+    carts = cart.CartStore(settings, redis)
+    app.add_route("/api/cart", cart.Cart(settings, db, carts))
+    app.add_route("/api/cart/clear", cart.CartClear(carts))
+    app.add_route("/api/cart/{product_id:int(min=1)}", cart.CartLine(settings, db, carts))
+
+    app.add_route("/api/orders", orders.Orders(db, carts))
+    app.add_route("/api/orders/{order_id:int(min=1)}", orders.OrderDetail(db))
+
+    pay = payments.Payments(settings, db, stripe)
+    app.add_route("/api/payment/config", payments.Config(settings))
+    app.add_route("/api/payment/create-intent", payments.CreateIntent(settings, pay))
+    app.add_route("/api/payment/confirm-test", payments.ConfirmTest(settings, pay))
+    app.add_route("/api/webhook/stripe", payments.Webhook(settings, db))
+
+    # unknown paths (under /api or not) get the JSON 404: Falcon's not-found goes through
+    # errors.py like every other error
+    return app

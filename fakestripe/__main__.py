@@ -1,0 +1,3 @@
+from fakestripe.server import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""The shop's schema (numbered migrations), its runner and the seed-data generator."""

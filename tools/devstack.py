@@ -1,0 +1,459 @@
+#!/usr/bin/env python3
+"""The whole shop on loopback, from the Debian binaries: PostgreSQL, pgbouncer, Redis, the fake
+Stripe, gunicorn and nginx, each in its own process group with its state in one directory.
+
+Used two ways:
+- `make run` / `make stop`: ``python tools/devstack.py up|down|status`` with the state under
+  ``.state/run`` and the fixed ports of ``RUN_PORTS`` (shop at http://127.0.0.1:8080);
+- the app's tests: ``Stack(tempdir, free_ports())`` started and stopped by a session fixture,
+  with methods to stop and start single services (restart-recovery tests).
+
+PostgreSQL and pgbouncer refuse to run as root, so they run as the ``postgres`` user with
+directories it owns. Nothing here touches Debian's own instances of these services.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PG_BIN = Path("/usr/lib/postgresql/15/bin")
+SERVICES = ("postgres", "pgbouncer", "redis", "fakestripe", "app", "nginx")
+
+# Every port `make run` uses, in one place. The shop is nginx on 8080; lab stage N uses 808N.
+RUN_PORTS = {
+    "nginx": 8080,
+    "app": 18080,
+    "postgres": 15432,
+    "pgbouncer": 16432,
+    "redis": 16379,
+    "fakestripe": 12111,
+}
+DB_NAME = DB_USER = "shop"
+
+
+def free_ports(names=SERVICES) -> dict[str, int]:
+    """Distinct ephemeral loopback ports, one per service (for tests running side by side)."""
+    socks, ports = [], {}
+    for name in names:
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        socks.append(s)
+        ports[name] = s.getsockname()[1]
+    for s in socks:
+        s.close()
+    return ports
+
+
+def wait_for_port(port: int, timeout: float = 20.0, proc: subprocess.Popen | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"process {proc.args[0]} exited with {proc.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {timeout}s")
+
+
+@dataclass
+class Stack:
+    state: Path
+    ports: dict[str, int]
+    # pool and worker shape of the gunicorn the stack runs (tests keep it small)
+    workers: int = 2
+    threads: int = 4
+    fast: bool = True  # fsync off: the data is disposable
+    app_env: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self):
+        self.state = Path(self.state).resolve()
+        self.procs: dict[str, subprocess.Popen] = {}
+
+    # --- secrets and URLs, generated once per state directory ---------------------------
+    @property
+    def secrets(self) -> dict[str, str]:
+        path = self.state / "secrets.json"
+        if not path.exists():
+            self.state.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps({
+                "db_password": secrets.token_urlsafe(16),
+                "jwt_secret": secrets.token_urlsafe(32),
+                "webhook_secret": "whsec_" + secrets.token_hex(24),
+            }))
+            path.chmod(0o600)
+        return json.loads(path.read_text())
+
+    def database_url(self, via: str = "pgbouncer") -> str:
+        """libpq URL of the shop database, through pgbouncer or direct to PostgreSQL."""
+        return (f"postgresql://{DB_USER}:{self.secrets['db_password']}@127.0.0.1:"
+                f"{self.ports[via]}/{DB_NAME}")
+
+    @property
+    def superuser_url(self) -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.ports['postgres']}/postgres"
+
+    @property
+    def redis_url(self) -> str:
+        return f"redis://127.0.0.1:{self.ports['redis']}/0"
+
+    @property
+    def stripe_api_base(self) -> str:
+        return f"http://127.0.0.1:{self.ports['fakestripe']}"
+
+    @property
+    def shop_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports['nginx']}"
+
+    def env(self, via: str = "pgbouncer", **extra) -> dict[str, str]:
+        """The app's environment (see app/settings.py) for this stack."""
+        env = {
+            "DATABASE_URL": self.database_url(via),
+            "REDIS_URL": self.redis_url,
+            "JWT_SECRET": self.secrets["jwt_secret"],
+            "STRIPE_SECRET_KEY": "sk_test_shoplab_devstack",
+            "STRIPE_PUBLISHABLE_KEY": "pk_test_shoplab_devstack",
+            "STRIPE_WEBHOOK_SECRET": self.secrets["webhook_secret"],
+            "STRIPE_API_BASE": self.stripe_api_base,
+        }
+        env.update(self.app_env)
+        env.update(extra)
+        return env
+
+    # --- process handling ----------------------------------------------------------------
+    def _dir(self, name: str, owner: str | None = None, group: str | None = None) -> Path:
+        d = self.state / name
+        d.mkdir(parents=True, exist_ok=True)
+        if owner:
+            shutil.chown(d, owner, group or owner)
+        return d
+
+    def _spawn(self, name: str, argv: list[str], *, user: str | None = None,
+               env: dict | None = None, cwd: Path | None = None) -> subprocess.Popen:
+        log = open(self._dir("logs") / f"{name}.log", "ab")
+        proc = subprocess.Popen(
+            argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            start_new_session=True, user=user, group=user, extra_groups=[] if user else None,
+            env=env, cwd=cwd or self.state)
+        log.close()
+        self.procs[name] = proc
+        (self._dir("pids") / f"{name}.pid").write_text(str(proc.pid))
+        return proc
+
+    def _pid(self, name: str) -> int | None:
+        path = self.state / "pids" / f"{name}.pid"
+        try:
+            return int(path.read_text())
+        except (OSError, ValueError):
+            return None
+
+    def running(self, name: str) -> bool:
+        pid = self._pid(name)
+        if pid is None:
+            return False
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        proc = self.procs.get(name)
+        return proc is None or proc.poll() is None
+
+    def stop(self, name: str, timeout: float = 15.0) -> None:
+        """Stop one service: its own shutdown signal, then SIGKILL to its process group."""
+        pid = self._pid(name)
+        if pid is None:
+            return
+        # postgres: SIGINT is "fast" shutdown (SIGTERM would wait for every client to leave)
+        sig = signal.SIGINT if name == "postgres" else signal.SIGTERM
+        try:
+            os.kill(pid, sig)
+        except ProcessLookupError:
+            pass
+        deadline = time.monotonic() + timeout
+        proc = self.procs.pop(name, None)
+        while time.monotonic() < deadline:
+            if proc is not None:
+                if proc.poll() is not None:
+                    break
+            else:
+                try:
+                    os.kill(pid, 0)
+                except ProcessLookupError:
+                    break
+            time.sleep(0.05)
+        try:
+            os.killpg(pid, signal.SIGKILL)  # anything left in its group (workers)
+        except (ProcessLookupError, PermissionError):
+            pass
+        if proc is not None:
+            proc.wait(5)
+        (self.state / "pids" / f"{name}.pid").unlink(missing_ok=True)
+
+    # --- the services --------------------------------------------------------------------
+    def start_postgres(self) -> None:
+        data = self.state / "pg" / "data"
+        if not (data / "PG_VERSION").exists():
+            self._dir("pg", "postgres")
+            subprocess.run(
+                [PG_BIN / "initdb", "-D", data, "-U", "postgres", "-E", "UTF8",
+                 "--locale=C.UTF-8", "--auth-local=trust", "--auth-host=scram-sha-256"],
+                user="postgres", group="postgres", check=True, capture_output=True)
+            # the superuser may come in from loopback without a password (setup only);
+            # the shop's role must authenticate, as it will in the lab
+            (data / "pg_hba.conf").write_text(
+                "host all postgres 127.0.0.1/32 trust\n"
+                "host all all 127.0.0.1/32 scram-sha-256\n")
+            fresh = True
+        else:
+            fresh = False
+        opts = ["-c", "listen_addresses=127.0.0.1", "-c", f"port={self.ports['postgres']}",
+                "-c", "unix_socket_directories=", "-c", "max_connections=200",
+                "-c", "shared_buffers=128MB", "-c", "logging_collector=off"]
+        if self.fast:
+            opts += ["-c", "fsync=off", "-c", "synchronous_commit=off",
+                     "-c", "full_page_writes=off"]
+        self._spawn("postgres", [str(PG_BIN / "postgres"), "-D", str(data), *opts],
+                    user="postgres")
+        self._wait_postgres()
+        if fresh:
+            self._create_database()
+
+    def _wait_postgres(self, timeout: float = 30.0) -> None:
+        import psycopg
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                psycopg.connect(self.superuser_url, connect_timeout=2).close()
+                return
+            except psycopg.OperationalError:
+                if time.monotonic() > deadline or not self.running("postgres"):
+                    raise RuntimeError("postgres did not start: see "
+                                       f"{self.state / 'logs' / 'postgres.log'}")
+                time.sleep(0.1)
+
+    def _create_database(self) -> None:
+        import psycopg
+        from psycopg import sql
+        with psycopg.connect(self.superuser_url, autocommit=True) as conn:
+            conn.execute(sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(
+                sql.Identifier(DB_USER), sql.Literal(self.secrets["db_password"])))
+            conn.execute(sql.SQL("CREATE DATABASE {} OWNER {}").format(
+                sql.Identifier(DB_NAME), sql.Identifier(DB_USER)))
+
+    def start_pgbouncer(self) -> None:
+        d = self._dir("pgbouncer", "postgres")
+        userlist = d / "userlist.txt"
+        userlist.write_text(f'"{DB_USER}" "{self.secrets["db_password"]}"\n')
+        conf = d / "pgbouncer.ini"
+        conf.write_text(f"""\
+[databases]
+{DB_NAME} = host=127.0.0.1 port={self.ports['postgres']} dbname={DB_NAME}
+
+[pgbouncer]
+listen_addr = 127.0.0.1
+listen_port = {self.ports['pgbouncer']}
+unix_socket_dir =
+auth_type = scram-sha-256
+auth_file = {userlist}
+pool_mode = transaction
+max_client_conn = 1000
+default_pool_size = 40
+server_connect_timeout = 3
+server_login_retry = 1
+; psycopg sends the statement timeout as the "options" startup parameter; pgbouncer 1.18
+; cannot forward it, so the role's own default (set by devstack, like the lab) applies
+ignore_startup_parameters = extra_float_digits,options
+""")
+        for f in (userlist, conf):
+            shutil.chown(f, "postgres", "postgres")
+            f.chmod(0o600)
+        proc = self._spawn("pgbouncer", ["/usr/sbin/pgbouncer", str(conf)], user="postgres")
+        wait_for_port(self.ports["pgbouncer"], proc=proc)
+
+    def start_redis(self) -> None:
+        d = self._dir("redis")
+        proc = self._spawn("redis", [
+            "/usr/bin/redis-server", "--bind", "127.0.0.1", "--port", str(self.ports["redis"]),
+            "--dir", str(d), "--save", "", "--appendonly", "no", "--daemonize", "no"])
+        wait_for_port(self.ports["redis"], proc=proc)
+
+    def start_fakestripe(self) -> None:
+        proc = self._spawn("fakestripe", [
+            sys.executable, "-m", "fakestripe", "--host", "127.0.0.1",
+            "--port", str(self.ports["fakestripe"]),
+            "--webhook-url", f"{self.shop_url}/api/webhook/stripe",
+            "--webhook-secret", self.secrets["webhook_secret"]],
+            env={**os.environ, "PYTHONPATH": str(ROOT)}, cwd=ROOT)
+        wait_for_port(self.ports["fakestripe"], proc=proc)
+
+    def migrate_and_seed(self, products: int = 50) -> None:
+        env = {**os.environ, "PYTHONPATH": str(ROOT), **self.env("postgres")}
+        subprocess.run([sys.executable, "-m", "sql.migrate"], env=env, check=True, cwd=ROOT)
+        subprocess.run([sys.executable, "-m", "sql.seed", "--products", str(products)],
+                       env=env, check=True, cwd=ROOT)
+        import psycopg
+        from psycopg import sql
+        with psycopg.connect(self.superuser_url, autocommit=True) as conn:
+            # behind pgbouncer the "options" startup parameter is dropped, so the role carries
+            # the same statement timeout the app asks for (the Ansible role does the same)
+            conn.execute(sql.SQL("ALTER ROLE {} SET statement_timeout = 5000").format(
+                sql.Identifier(DB_USER)))
+
+    def gunicorn_argv(self) -> list[str]:
+        return [sys.executable, "-m", "gunicorn", "app.wsgi:application",
+                "--config", "python:app.gunicorn_conf",
+                "--bind", f"127.0.0.1:{self.ports['app']}",
+                "--workers", str(self.workers), "--worker-class", "gthread",
+                "--threads", str(self.threads)]
+
+    def start_app(self) -> None:
+        env = {**os.environ, "PYTHONPATH": str(ROOT), **self.env()}
+        proc = self._spawn("app", self.gunicorn_argv(), env=env, cwd=ROOT)
+        wait_for_port(self.ports["app"], timeout=30, proc=proc)
+
+    def start_nginx(self) -> None:
+        d = self._dir("nginx")
+        tmp = self._dir("nginx/tmp", "nobody", "nogroup")
+        static = ROOT / "app" / "static"
+        conf = d / "nginx.conf"
+        conf.write_text(f"""\
+# generated by tools/devstack.py
+worker_processes 2;
+pid {d}/nginx.pid;
+error_log {d}/error.log warn;
+events {{ worker_connections 1024; }}
+http {{
+    include /etc/nginx/mime.types;
+    default_type application/octet-stream;
+    client_body_temp_path {tmp}/body;
+    proxy_temp_path {tmp}/proxy;
+    fastcgi_temp_path {tmp}/fastcgi;
+    uwsgi_temp_path {tmp}/uwsgi;
+    scgi_temp_path {tmp}/scgi;
+    access_log off;
+    sendfile on;
+    keepalive_timeout 65;
+
+    upstream shop_app {{
+        server 127.0.0.1:{self.ports['app']};
+        keepalive 32;
+    }}
+    # keep the caller's request id, or make one: the app logs it on every line
+    map $http_x_request_id $shop_request_id {{
+        default $http_x_request_id;
+        ""      $request_id;
+    }}
+    server {{
+        listen 127.0.0.1:{self.ports['nginx']};
+        server_name _;
+        client_max_body_size 1m;
+        root {static};
+        index index.html;
+
+        location / {{
+            try_files $uri $uri/ /index.html;
+        }}
+        location ~ ^/(api/|healthz$|readyz$|metrics$|openapi\\.json$) {{
+            proxy_pass http://shop_app;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_set_header Host $host;
+            proxy_set_header X-Real-IP $remote_addr;
+            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+            proxy_set_header X-Forwarded-Proto $scheme;
+            proxy_set_header X-Request-ID $shop_request_id;
+            add_header X-Request-ID $shop_request_id always;
+            proxy_connect_timeout 5s;
+            proxy_read_timeout 60s;
+        }}
+    }}
+}}
+""")
+        proc = self._spawn("nginx", ["/usr/sbin/nginx", "-c", str(conf), "-p", str(d),
+                                     "-g", "daemon off; user nobody nogroup;"])
+        wait_for_port(self.ports["nginx"], proc=proc)
+
+    # --- the whole stack -----------------------------------------------------------------
+    def up(self, products: int = 50) -> None:
+        self.state.mkdir(parents=True, exist_ok=True)
+        self.state.chmod(0o755)  # postgres must be able to reach its data dir below
+        try:
+            self.start_postgres()
+            self.start_pgbouncer()
+            self.start_redis()
+            self.migrate_and_seed(products)
+            self.start_fakestripe()
+            self.start_app()
+            self.start_nginx()
+            self.wait_ready()
+        except BaseException:
+            self.down()
+            raise
+
+    def wait_ready(self, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                with urllib.request.urlopen(f"{self.shop_url}/readyz", timeout=3) as r:
+                    if r.status == 200:
+                        return
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{self.shop_url}/readyz not ready after {timeout}s")
+            time.sleep(0.2)
+
+    def down(self) -> None:
+        for name in reversed(SERVICES):
+            self.stop(name)
+
+
+def _run_stack() -> Stack:
+    return Stack(ROOT / ".state" / "run", dict(RUN_PORTS), fast=False,
+                 workers=2, threads=4)
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("command", choices=["up", "down", "status", "env"])
+    p.add_argument("--products", type=int, default=50)
+    args = p.parse_args(argv)
+    stack = _run_stack()
+    if args.command == "up":
+        if any(stack.running(s) for s in SERVICES):
+            stack.down()
+        stack.up(args.products)
+        print(f"shop:        {stack.shop_url}/  (API {stack.shop_url}/api/products)")
+        print(f"gunicorn:    http://127.0.0.1:{stack.ports['app']}/healthz")
+        print(f"metrics:     {stack.shop_url}/metrics   openapi: {stack.shop_url}/openapi.json")
+        print(f"postgres:    {stack.database_url('postgres')}")
+        print(f"pgbouncer:   {stack.database_url('pgbouncer')}")
+        print(f"redis:       {stack.redis_url}")
+        print(f"fake stripe: {stack.stripe_api_base}")
+        print(f"logs:        {stack.state / 'logs'}   stop with: make stop")
+    elif args.command == "down":
+        stack.down()
+    elif args.command == "env":
+        for k, v in stack.env().items():
+            print(f"export {k}={v}")
+    else:
+        for s in SERVICES:
+            print(f"{s:11} {'up' if stack.running(s) else 'down':5} port {stack.ports[s]}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
