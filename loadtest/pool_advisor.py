@@ -1,0 +1,134 @@
+"""Pool advisor: the largest safe DB_POOL_MAX_SIZE per gunicorn worker, and pgbouncer settings,
+for a database's max_connections (or an RDS instance class) and the app's shape.
+
+    python -m loadtest.pool_advisor --rds-class db.t3.micro --hosts 2 --workers 2 --threads 4
+    python -m loadtest.pool_advisor --max-connections 100 --hosts 1 --workers 2 --reserve 10
+
+The arithmetic is ``pool_budget()`` of ansible/filter_plugins/pool_budget.py, the same function
+site.yml asserts with: the advisor only searches for the largest size that function accepts.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+GIB = 1024 ** 3
+
+
+def _load_pool_budget():
+    """Import the Ansible filter plugin as a plain module (it is not in a package)."""
+    path = ROOT / "ansible" / "filter_plugins" / "pool_budget.py"
+    spec = importlib.util.spec_from_file_location("pool_budget", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+pool_budget_module = _load_pool_budget()
+pool_budget = pool_budget_module.pool_budget
+
+# Nominal memory (GiB) of the RDS classes a small shop would pick.
+RDS_CLASS_GIB = {
+    "db.t3.micro": 1, "db.t3.small": 2, "db.t3.medium": 4, "db.t3.large": 8,
+    "db.t3.xlarge": 16, "db.t3.2xlarge": 32,
+    "db.t4g.micro": 1, "db.t4g.small": 2, "db.t4g.medium": 4, "db.t4g.large": 8,
+    "db.t4g.xlarge": 16, "db.t4g.2xlarge": 32,
+    "db.m5.large": 8, "db.m5.xlarge": 16, "db.m5.2xlarge": 32, "db.m5.4xlarge": 64,
+    "db.m6g.large": 8, "db.m6g.xlarge": 16, "db.m6g.2xlarge": 32, "db.m6g.4xlarge": 64,
+    "db.r5.large": 16, "db.r5.xlarge": 32, "db.r5.2xlarge": 64,
+    "db.r6g.large": 16, "db.r6g.xlarge": 32, "db.r6g.2xlarge": 64,
+}
+# DBInstanceClassMemory is the nominal memory minus what RDS keeps for the OS and its agents,
+# which AWS does not publish. This reserve is calibrated on the one figure the reference saw
+# (db.t3.micro: ~87 connections): 1 GiB - 87 x 9531392 B.
+RDS_OS_RESERVE_BYTES = GIB - 87 * pool_budget_module.RDS_BYTES_PER_CONNECTION
+
+
+def rds_class_max_connections(instance_class: str) -> int:
+    try:
+        gib = RDS_CLASS_GIB[instance_class]
+    except KeyError:
+        raise SystemExit(f"unknown RDS class {instance_class!r}; known: "
+                         f"{', '.join(sorted(RDS_CLASS_GIB))} (or pass --max-connections)")
+    return pool_budget_module.rds_max_connections(gib * GIB - RDS_OS_RESERVE_BYTES)
+
+
+def largest_pool(hosts: int, workers: int, max_connections: int, reserve: int,
+                 superuser_reserved: int = 3, pgbouncer: dict | None = None,
+                 ceiling: int = 1000) -> int:
+    """Largest per-worker max_size that pool_budget() accepts (0: not even one fits)."""
+    best = 0
+    for size in range(1, ceiling + 1):
+        if not pool_budget(hosts, workers, size, max_connections, superuser_reserved, reserve,
+                           pgbouncer)["ok"]:
+            break
+        best = size
+    return best
+
+
+def advise(max_connections: int, hosts: int, workers: int, threads: int, reserve: int,
+           superuser_reserved: int = 3, reserve_pool: int = 5) -> dict:
+    """Settings for both ways of connecting, each checked by pool_budget()."""
+    direct = largest_pool(hosts, workers, max_connections, reserve, superuser_reserved)
+    available = pool_budget(hosts, workers, 0, max_connections, superuser_reserved,
+                            reserve)["postgres_available"]
+    # Through pgbouncer in transaction mode a worker never needs more connections than it has
+    # threads (one request holds at most one); pgbouncer multiplexes them onto the server
+    # connections that fit Postgres, keeping reserve_pool_size for bursts.
+    per_worker = threads
+    clients = hosts * workers * per_worker
+    bouncer = {"pool_mode": "transaction",
+               # more server connections than clients would never be used
+               "default_pool_size": max(1, min(available - reserve_pool, clients)),
+               "reserve_pool_size": reserve_pool if available > reserve_pool else 0,
+               "max_db_connections": available,
+               "max_client_conn": clients}
+    check = pool_budget(hosts, workers, per_worker, max_connections, superuser_reserved,
+                        reserve, bouncer)
+    return {"max_connections": max_connections, "postgres_available": available,
+            "direct_pool_max_size": min(direct, threads) if direct else 0,
+            "direct_pool_max_size_budget": direct,
+            "pgbouncer": bouncer, "pgbouncer_pool_max_size": per_worker,
+            "pgbouncer_check": check}
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--max-connections", type=int)
+    src.add_argument("--rds-class", help="e.g. db.t3.micro (RDS default max_connections formula)")
+    p.add_argument("--hosts", type=int, required=True, help="app hosts (or tasks, or pods)")
+    p.add_argument("--workers", type=int, required=True, help="gunicorn workers per host")
+    p.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker")
+    p.add_argument("--reserve", type=int, default=5,
+                   help="connections kept free for migrations, admin and monitoring")
+    p.add_argument("--superuser-reserved", type=int, default=3)
+    p.add_argument("--reserve-pool", type=int, default=5, help="pgbouncer reserve_pool_size")
+    a = p.parse_args(argv)
+    maxc = a.max_connections if a.max_connections is not None else rds_class_max_connections(a.rds_class)
+    r = advise(maxc, a.hosts, a.workers, a.threads, a.reserve, a.superuser_reserved, a.reserve_pool)
+    src_text = f"RDS {a.rds_class} (formula, calibrated)" if a.rds_class else "given"
+    b = r["pgbouncer"]
+    print(f"max_connections {maxc} ({src_text}); {r['postgres_available']} usable after "
+          f"{a.superuser_reserved} superuser + {a.reserve} reserved")
+    print(f"shape: {a.hosts} hosts x {a.workers} workers x {a.threads} threads")
+    print("\nstraight to Postgres:")
+    if r["direct_pool_max_size_budget"] == 0:
+        print("  no pool fits: fewer workers or hosts, or pgbouncer")
+    else:
+        print(f"  DB_POOL_MAX_SIZE={r['direct_pool_max_size']}  (budget allows "
+              f"{r['direct_pool_max_size_budget']}; more than the {a.threads} threads is never used)")
+    print("\nthrough pgbouncer (transaction mode):")
+    print(f"  DB_POOL_MAX_SIZE={r['pgbouncer_pool_max_size']}")
+    for k in ("pool_mode", "max_client_conn", "default_pool_size", "reserve_pool_size",
+              "max_db_connections"):
+        print(f"  {k} = {b[k]}")
+    print(f"  check: {r['pgbouncer_check']['message']}")
+    return 0 if r["pgbouncer_check"]["ok"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,210 @@
+"""Measure one deployed stage: the reference's stage-1 ramp, no-think-time runs with wrk, the
+shopper journey and the step-load search for the breaking point, with the generator's CPU,
+the hosts' CPU and the app's pool sampled throughout; then write the report.
+
+    python -m loadtest.run --target http://127.0.0.1:8081 --stage 1 --hosts podman
+    python -m loadtest.run --target http://127.0.0.1:8080 --stage run --quick   # pipeline check
+
+Every phase is bounded in time (the plan's own length plus a margin) and prints one line per
+step as it goes. Results: loadtest/results/<stage>-<UTC timestamp>/ (see loadtest/report.py).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+import psutil
+
+from loadtest import report, wrk
+from loadtest.plan import StepPlan
+from loadtest.samplers import AppMetrics, LocalStack, NoHosts, PodmanContainers, Sampler
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "loadtest" / "results"
+LOCUSTFILE = ROOT / "loadtest" / "locustfile.py"
+# the routes the no-think runs compare: a trivial Falcon route and the product listing
+TRIVIAL_PATH, LISTING_PATH = "/healthz", "/api/products"
+PHASES = ("ramp", "nothink", "journey", "search")
+
+
+def csv_ints(text: str) -> list[int]:
+    return [int(x) for x in text.split(",") if x.strip()]
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--target", required=True, help="base URL of the deployed shop")
+    p.add_argument("--stage", required=True, help="stage name for the report (1, 2, run, ...)")
+    p.add_argument("--hosts", choices=["local", "podman", "none"], default="none",
+                   help="where the hosts' CPU comes from: `make run` processes, the lab's "
+                        "containers, or nothing (a remote target)")
+    p.add_argument("--state", default=str(ROOT / ".state" / "run"),
+                   help="devstack state dir (for --hosts local)")
+    p.add_argument("--podman-prefix", default="shoplab", help="lab container name prefix")
+    p.add_argument("--phases", default=",".join(PHASES))
+    p.add_argument("--ramp-steps", type=csv_ints, default=[10, 50, 100, 200])
+    p.add_argument("--search-steps", type=csv_ints,
+                   default=[100, 200, 300, 500, 700, 1000, 1250, 1500, 2000])
+    p.add_argument("--journey-steps", type=csv_ints, default=[10, 50])
+    p.add_argument("--measure", type=float, default=60.0, help="seconds measured per step")
+    p.add_argument("--settle", type=float, default=10.0, help="seconds before measuring a step")
+    p.add_argument("--spawn-rate", type=float, default=100.0)
+    p.add_argument("--nothink-seconds", type=float, default=15.0)
+    p.add_argument("--nothink-connections", type=int, default=200)
+    p.add_argument("--nothink-rounds", type=int, default=3,
+                   help="alternating trivial/listing rounds (medians are reported)")
+    p.add_argument("--p95-limit", type=float, default=500.0,
+                   help="p95 (ms) past which a step of the search is the breaking point")
+    p.add_argument("--error-limit", type=float, default=0.01)
+    p.add_argument("--locust-processes", type=int, default=1,
+                   help=">1 runs locust with --processes N (more generator CPU)")
+    p.add_argument("--deploy-seconds", type=float, default=None,
+                   help="how long `make lab` took to deploy this stage (for the report)")
+    p.add_argument("--quick", action="store_true",
+                   help="short steps to check the pipeline (numbers are not a result)")
+    p.add_argument("--out", default=str(RESULTS))
+    args = p.parse_args(argv)
+    if args.quick:
+        args.measure, args.settle, args.nothink_seconds, args.nothink_rounds = 10, 3, 5, 1
+        args.search_steps = args.search_steps[:4]
+    return args
+
+
+def host_sampler(args):
+    if args.hosts == "local":
+        return LocalStack(Path(args.state))
+    if args.hosts == "podman":
+        return PodmanContainers(args.podman_prefix)
+    return NoHosts()
+
+
+def wait_ready(target: str, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(f"{target}/readyz", timeout=5) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            raise SystemExit(f"{target}/readyz is not ready after {timeout:.0f}s: is the stage up?")
+        time.sleep(1)
+
+
+def run_locust(args, run_dir: Path, sampler: Sampler, plan: StepPlan, user_class: str) -> int:
+    """One locust phase, killed if it outlives its plan; step lines echoed as they come."""
+    argv = [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless",
+            "--host", args.target, "--csv", str(run_dir / plan.phase), "--only-summary",
+            "--loglevel", "WARNING", "--logfile", str(run_dir / f"{plan.phase}-locust.log"),
+            user_class]
+    if args.locust_processes > 1:
+        argv[4:4] = ["--processes", str(args.locust_processes)]
+    env = {**os.environ, **plan.to_env(), "PYTHONPATH": str(ROOT)}
+    log = open(run_dir / f"{plan.phase}-locust.out", "w")
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            env=env, cwd=ROOT, start_new_session=True)
+    sampler.watch_generator(proc.pid, 100.0 * max(1, args.locust_processes))
+    killed = threading.Event()
+
+    def kill():  # the phase outlived its plan: stop locust (our own process group)
+        killed.set()
+        os.killpg(proc.pid, signal.SIGTERM)
+
+    timer = threading.Timer(plan.max_seconds(), kill)
+    timer.start()
+    try:
+        for line in proc.stdout:
+            log.write(line)
+            if line.startswith("["):
+                print(line.rstrip(), flush=True)
+        rc = proc.wait(timeout=30)
+    finally:
+        timer.cancel()
+        sampler.watch_generator(None)
+        log.close()
+    if killed.is_set() or rc not in (0, 1):  # 1 = some requests failed
+        print(f"[{plan.phase}] locust exited {rc}"
+              + (" (killed at its time limit)" if killed.is_set() else ""), flush=True)
+    return rc
+
+
+def run_nothink(args, run_dir: Path, sampler: Sampler) -> None:
+    """wrk, fixed connections, no think time: trivial route and listing, alternating rounds in
+    one run (the bench ratio of the stage as deployed) - records appended to steps.jsonl."""
+    with open(run_dir / "steps.jsonl", "a") as f:
+        for rnd in range(args.nothink_rounds):
+            for route, path in (("trivial", TRIVIAL_PATH), ("listing", LISTING_PATH)):
+                rec = wrk.run(args.target + path, args.nothink_connections, args.nothink_seconds,
+                              on_start=sampler.watch_generator)
+                sampler.watch_generator(None)
+                rec.update(phase="nothink", route=route, round=rnd)
+                f.write(json.dumps(rec) + "\n")
+                print(f"[nothink] round {rnd + 1}/{args.nothink_rounds} {route}: "
+                      f"{rec['rps']:.0f} req/s p95 {rec['p95_ms']:.1f} ms errors "
+                      f"{rec['error_rate']:.2%}", flush=True)
+                time.sleep(2)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    args.target = args.target.rstrip("/")
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    run_dir = Path(args.out) / f"{args.stage}-{stamp}"
+    run_dir.mkdir(parents=True)
+    wait_ready(args.target)
+    meta = {"stage": args.stage, "target": args.target, "started": time.time(),
+            "quick": args.quick, "args": {k: v for k, v in vars(args).items()},
+            "machine": {"cpus": psutil.cpu_count(), "load_before": os.getloadavg(),
+                        "platform": platform.platform()},
+            "commit": subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
+                                     capture_output=True, text=True).stdout.strip()}
+    print(f"results in {run_dir} (load average before: "
+          f"{' '.join(f'{x:.2f}' for x in os.getloadavg())})", flush=True)
+    sampler = Sampler(run_dir / "samples.jsonl", host_sampler(args), AppMetrics(args.target))
+    sampler.start()
+    steps_log = str(run_dir / "steps.jsonl")
+    common = dict(step_log=steps_log, measure_s=args.measure, settle_s=args.settle,
+                  spawn_rate=args.spawn_rate)
+    phases = [x for x in args.phases.split(",") if x]
+    try:
+        for phase in phases:
+            if phase == "ramp":
+                run_locust(args, run_dir, sampler,
+                           StepPlan("ramp", args.ramp_steps, **common), "ListingUser")
+            elif phase == "nothink":
+                run_nothink(args, run_dir, sampler)
+            elif phase == "journey":
+                run_locust(args, run_dir, sampler,
+                           StepPlan("journey", args.journey_steps, **common), "ShopperUser")
+            elif phase == "search":
+                run_locust(args, run_dir, sampler,
+                           StepPlan("search", args.search_steps, stop_p95_ms=args.p95_limit,
+                                    stop_error_rate=args.error_limit, **common), "MixUser")
+            else:
+                raise SystemExit(f"unknown phase {phase!r} (known: {', '.join(PHASES)})")
+            time.sleep(3)
+    finally:
+        sampler.stop()
+        meta.update(finished=time.time(), load_after=os.getloadavg(),
+                    deploy_seconds=args.deploy_seconds,
+                    limits={"p95_ms": args.p95_limit, "error_rate": args.error_limit})
+        (run_dir / "meta.json").write_text(json.dumps(meta, indent=2))
+    summary = report.build(run_dir)
+    print(f"\nreport: {run_dir / 'summary.md'}\n"
+          f"breaking point: {summary['breaking_point_users']} users "
+          f"({summary['breaking_point_cause']})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,166 @@
+"""The simulated users: the reference's two k6 scenarios, exactly, and a full shopper journey.
+
+- ``ListingUser``: the stage-1 ramp's iteration (load-test.js): GET /api/products, 1 s sleep.
+- ``MixUser``: the stage-3 mix (load-test-stage3.js): 40% list, 30% detail of product 1..50,
+  15% search for electronics|clothing|home, 15% list again; think time uniform 0.5-2.5 s;
+  a response counts as failed unless it is a 200 with valid JSON and ``success: true``.
+- ``ShopperUser``: register once, then per journey log in, browse, search, add to the cart,
+  change a quantity, check out, pay through the fake Stripe and read the order history - so
+  the writes, and the pool under writes, are measured too.
+"""
+from __future__ import annotations
+
+import random
+import uuid
+
+from locust import FastHttpUser, SequentialTaskSet, between, constant, task
+
+from loadtest import reference
+
+# product ids the reference's detail requests draw from (its seed had 50 products)
+DETAIL_IDS = range(1, 51)
+PASSWORD = "loadtest-password-1"
+
+
+def check_envelope(resp) -> dict | None:
+    """The reference's checks: status 200, valid JSON, ``success === true``."""
+    if resp.status_code != 200:
+        resp.failure(f"HTTP {resp.status_code}")
+        return None
+    try:
+        body = resp.json()
+    except ValueError:
+        resp.failure("invalid JSON")
+        return None
+    if not isinstance(body, dict) or body.get("success") is not True:
+        resp.failure("success is not true")
+        return None
+    resp.success()
+    return body
+
+
+class ListingUser(FastHttpUser):
+    """Stage-1 ramp: one listing per iteration, 1 s think time."""
+    wait_time = constant(reference.STAGE1_THINK_S)
+
+    @task
+    def list_products(self):
+        with self.client.get("/api/products", name="list", catch_response=True) as r:
+            check_envelope(r)
+
+
+class MixUser(FastHttpUser):
+    """Stage-3 mix of list / detail / search / list."""
+    wait_time = between(*reference.STAGE3_THINK_S)
+
+    def _get(self, path: str, name: str):
+        with self.client.get(path, name=name, catch_response=True) as r:
+            check_envelope(r)
+
+    @task(reference.STAGE3_MIX["list"])
+    def list_products(self):
+        self._get("/api/products", "list")
+
+    @task(reference.STAGE3_MIX["detail"])
+    def product_detail(self):
+        self._get(f"/api/products/{random.choice(DETAIL_IDS)}", "detail")
+
+    @task(reference.STAGE3_MIX["search"])
+    def search(self):
+        self._get(f"/api/products/search?q={random.choice(reference.STAGE3_SEARCH_TERMS)}",
+                  "search")
+
+    @task(reference.STAGE3_MIX["list_again"])
+    def list_again(self):
+        self._get("/api/products", "list")
+
+
+class Journey(SequentialTaskSet):
+    """One shopping trip; every step is a separate request named for the stats table."""
+
+    def _call(self, method: str, path: str, name: str, json=None, ok=(200,)) -> dict | None:
+        headers = {"Authorization": f"Bearer {self.user.token}"} if self.user.token else {}
+        with self.client.request(method, path, name=name, json=json, headers=headers,
+                                 catch_response=True) as r:
+            if r.status_code not in ok:
+                r.failure(f"HTTP {r.status_code}")
+                return None
+            try:
+                body = r.json()
+            except ValueError:
+                r.failure("invalid JSON")
+                return None
+            if not body.get("success"):
+                r.failure("success is not true")
+                return None
+            r.success()
+            return body.get("data")
+
+    @task
+    def login(self):
+        data = self._call("POST", "/api/auth/login", "login",
+                          json={"email": self.user.email, "password": PASSWORD})
+        if data:
+            self.user.token = data["token"]
+
+    @task
+    def browse(self):
+        data = self._call("GET", "/api/products?per_page=20", "list")
+        products = (data or {}).get("products") or []
+        self.user.seen = [p["id"] for p in products if p.get("stock", 0) > 2] or self.user.seen
+        categories = self._call("GET", "/api/categories", "categories") or []
+        if categories:
+            cat = random.choice(categories)["name"]
+            self._call("GET", f"/api/products?category={cat}", "list by category")
+
+    @task
+    def look_closer(self):
+        for pid in random.sample(self.user.seen, min(2, len(self.user.seen))):
+            self._call("GET", f"/api/products/{pid}", "detail")
+        self._call("GET", f"/api/products/search?q="
+                   f"{random.choice(reference.STAGE3_SEARCH_TERMS)}", "search")
+
+    @task
+    def fill_cart(self):
+        if not self.user.seen:
+            self.interrupt(reschedule=False)
+            return
+        pid = random.choice(self.user.seen)
+        self._call("POST", "/api/cart", "cart add", json={"product_id": pid, "quantity": 1})
+        self._call("PUT", f"/api/cart/{pid}", "cart set quantity", json={"quantity": 2})
+        self._call("GET", "/api/cart", "cart")
+
+    @task
+    def checkout_and_pay(self):
+        order = self._call("POST", "/api/orders", "checkout", ok=(200, 201))
+        if not order:
+            return
+        oid = order["id"]
+        self._call("POST", "/api/payment/create-intent", "payment intent", json={"order_id": oid})
+        self._call("POST", "/api/payment/confirm-test", "payment confirm", json={"order_id": oid})
+
+    @task
+    def history(self):
+        orders = self._call("GET", "/api/orders", "orders") or []
+        if orders:
+            self._call("GET", f"/api/orders/{orders[0]['id']}", "order detail")
+        self.interrupt(reschedule=False)  # journey over: wait, then start another
+
+
+class ShopperUser(FastHttpUser):
+    """A shopper: registers once, then repeats the journey with the stage-3 think time."""
+    wait_time = between(*reference.STAGE3_THINK_S)
+    tasks = [Journey]
+
+    def on_start(self):
+        self.email = f"load-{uuid.uuid4().hex[:16]}@example.test"
+        self.token = None
+        self.seen: list[int] = list(DETAIL_IDS)
+        with self.client.post("/api/auth/register", name="register", catch_response=True,
+                              json={"email": self.email, "password": PASSWORD,
+                                    "first_name": "Load", "last_name": "Test"}) as r:
+            if r.status_code in (200, 201):
+                self.token = r.json()["data"]["token"]
+                r.success()
+            else:
+                r.failure(f"HTTP {r.status_code}")

@@ -1,0 +1,37 @@
+# Load tests, breaking-point search, stage reports, experiments, bench and the pool advisor.
+# Docs: loadtest/README.md. Results: loadtest/results/<stage>-<UTC time>/.
+TARGET ?= http://127.0.0.1:8080
+STAGE ?= run
+# where the hosts' CPU comes from: `make run` processes, the lab's containers, or nothing
+LOADTEST_HOSTS ?= $(if $(filter http://127.0.0.1:8080,$(TARGET)),local,none)
+LOADTEST_ARGS ?=
+LAB_CONTAINER_PREFIX ?= shoplab
+EXPERIMENTS ?= all
+POOL_ARGS ?= --rds-class db.t3.micro --hosts 2 --workers 2 --threads 4
+
+.PHONY: loadtest lab-loadtest bench experiments report pool-advisor test-loadtest
+loadtest: ## load-test a deployed stage: make loadtest TARGET=http://host [STAGE=2] [LOADTEST_ARGS=--quick]
+	$(PY) -m loadtest.run --target $(TARGET) --stage $(STAGE) --hosts $(LOADTEST_HOSTS) $(LOADTEST_ARGS)
+
+lab-loadtest: ## load-test lab stage STAGE at 127.0.0.1:808STAGE (the end of `make lab`)
+	@test -n "$(filter 1 2 3 4,$(STAGE))" || { echo "lab-loadtest needs STAGE=1..4"; exit 2; }
+	$(PY) -m loadtest.run --target http://127.0.0.1:808$(STAGE) --stage $(STAGE) --hosts podman \
+	  --podman-prefix $(LAB_CONTAINER_PREFIX) \
+	  $(if $(LAB_DEPLOY_SECONDS),--deploy-seconds $(LAB_DEPLOY_SECONDS)) $(LOADTEST_ARGS)
+
+bench: ## listing vs trivial route (cache off/on) and 100k vs 50 products, on a stack it starts
+	$(PY) -m loadtest.bench $(BENCH_ARGS)
+
+experiments: ## pgbouncer modes, indexes, probe interval, pool-size sweep (EXPERIMENTS=all|pgbouncer,...)
+	$(PY) -m loadtest.experiments $(EXPERIMENTS) $(EXPERIMENTS_ARGS)
+
+report: ## regenerate loadtest/results/README.md: the reference's four tables beside Shoplab's
+	$(PY) -m loadtest.compare
+
+pool-advisor: ## safe DB_POOL_MAX_SIZE and pgbouncer settings (POOL_ARGS="--max-connections 100 --hosts 1 --workers 2")
+	$(PY) -m loadtest.pool_advisor $(POOL_ARGS)
+
+test-loadtest: ## unit tests of the load-test logic (no load is generated)
+	pytest -q -p no:cacheprovider tests/loadtest
+
+TEST_TARGETS += test-loadtest
