@@ -1,0 +1,56 @@
+"""Cache: ElastiCache Redis in the private subnets, reachable only from the app tier,
+encrypted at rest (and in transit by default, hence a rediss:// URL)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from shoplab_infra import firewall
+from shoplab_infra.tagging import tags
+
+
+@dataclass
+class CacheArgs:
+    stage: str
+    vpc_id: pulumi.Input[str]
+    subnet_ids: list
+    client_group_ids: list
+    node_type: str
+    engine_version: str
+    parameter_group: str
+    port: int
+    nodes: int
+    transit_encryption: bool
+
+
+class Cache(pulumi.ComponentResource):
+    def __init__(self, name: str, args: CacheArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("shoplab:aws:Cache", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        self.security_group = aws.ec2.SecurityGroup(
+            f"{name}-sg", description=f"shoplab {args.stage} redis", vpc_id=args.vpc_id,
+            ingress=[firewall.from_group(args.port, group, "redis from the app tier")
+                     for group in args.client_group_ids],
+            egress=[], tags=tags(args.stage, f"{name}-sg"), opts=child)
+        subnets = aws.elasticache.SubnetGroup(f"{name}-subnets", subnet_ids=args.subnet_ids,
+                                              tags=tags(args.stage, f"{name}-subnets"),
+                                              opts=child)
+        self.replication_group = aws.elasticache.ReplicationGroup(
+            f"{name}-redis", description=f"shoplab {args.stage} carts and rate limits",
+            engine="redis", engine_version=args.engine_version, node_type=args.node_type,
+            num_cache_clusters=args.nodes, port=args.port,
+            parameter_group_name=args.parameter_group,
+            automatic_failover_enabled=args.nodes > 1, multi_az_enabled=args.nodes > 1,
+            at_rest_encryption_enabled=True, transit_encryption_enabled=args.transit_encryption,
+            subnet_group_name=subnets.name, security_group_ids=[self.security_group.id],
+            # carts live 7 days; losing them on a failure is acceptable for the lab
+            snapshot_retention_limit=0,
+            tags=tags(args.stage, f"{name}-redis"), opts=child)
+        self.address = self.replication_group.primary_endpoint_address
+        self.port = args.port
+        scheme = "rediss" if args.transit_encryption else "redis"
+        self.url = pulumi.Output.format("{0}://{1}:{2}/0", scheme, self.address, args.port)
+        self.register_outputs({"address": self.address, "url": self.url,
+                               "security_group_id": self.security_group.id})

@@ -1,0 +1,166 @@
+"""ContainerService: the shop on ECS Fargate behind the load balancer.
+
+ECR repository, cluster, log group, one Secrets Manager secret holding the app's secret
+settings, the execution role allowed to read it, the task definition, the service and its
+autoscaling on CPU and on ALB requests per task."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_aws as aws
+
+from shoplab_infra.tagging import tags
+
+_EXECUTION_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"
+
+
+@dataclass
+class ContainerServiceArgs:
+    stage: str
+    vpc_id: pulumi.Input[str]
+    subnet_ids: list
+    security_group_id: pulumi.Input[str]    # firewall.tier_group: from the ALB only
+    target_group_arn: pulumi.Input[str]
+    request_count_label: pulumi.Input[str]
+    container_port: int
+    cpu: int
+    memory: int
+    desired_count: int
+    min_count: int
+    max_count: int
+    cpu_target: int
+    requests_per_target: int
+    image_tag: str
+    log_retention_days: int
+    environment: dict[str, str]                  # plain settings, by env name
+    secrets: dict[str, pulumi.Input[str]]        # secret settings, by env name
+    health_check_path: str = "/healthz"
+    depends_on: list = field(default_factory=list)   # the listener: the TG must be in use
+
+
+class ContainerService(pulumi.ComponentResource):
+    def __init__(self, name: str, args: ContainerServiceArgs,
+                 opts: pulumi.ResourceOptions | None = None):
+        super().__init__("shoplab:aws:ContainerService", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        if not args.min_count <= args.desired_count <= args.max_count:
+            raise ValueError(f"need taskMinCount <= taskCount <= taskMaxCount, got "
+                             f"{args.min_count}, {args.desired_count}, {args.max_count}")
+        overlap = set(args.environment) & set(args.secrets)
+        if overlap:
+            raise ValueError(f"{sorted(overlap)}: both plain environment and secret")
+        t = lambda suffix: tags(args.stage, f"{name}-{suffix}")   # noqa: E731
+        self.repository = aws.ecr.Repository(
+            f"{name}-repo", image_tag_mutability="IMMUTABLE",
+            image_scanning_configuration=aws.ecr.RepositoryImageScanningConfigurationArgs(
+                scan_on_push=True),
+            force_delete=True, tags=t("repo"), opts=child)
+        self.cluster = aws.ecs.Cluster(
+            f"{name}-cluster",
+            settings=[aws.ecs.ClusterSettingArgs(name="containerInsights", value="enabled")],
+            tags=t("cluster"), opts=child)
+        log_group = aws.cloudwatch.LogGroup(f"{name}-logs", name=f"/shoplab/{args.stage}/{name}",
+                                            retention_in_days=args.log_retention_days,
+                                            tags=t("logs"), opts=child)
+        # one secret, one key per setting: ECS reads "<arn>:<KEY>::" into each variable
+        self.secret = aws.secretsmanager.Secret(f"{name}-settings",
+                                                description="shop secret settings",
+                                                recovery_window_in_days=0, tags=t("settings"),
+                                                opts=child)
+        aws.secretsmanager.SecretVersion(
+            f"{name}-settings-version", secret_id=self.secret.id,
+            secret_string=pulumi.Output.secret(pulumi.Output.json_dumps(args.secrets)),
+            opts=child)
+        assume = json.dumps({"Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Action": "sts:AssumeRole",
+            "Principal": {"Service": "ecs-tasks.amazonaws.com"}}]})
+        execution_role = aws.iam.Role(f"{name}-execution", assume_role_policy=assume,
+                                      tags=t("execution"), opts=child)
+        aws.iam.RolePolicyAttachment(f"{name}-execution-managed", role=execution_role.name,
+                                     policy_arn=_EXECUTION_POLICY, opts=child)
+        aws.iam.RolePolicy(
+            f"{name}-read-settings", role=execution_role.id,
+            policy=pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": [{
+                "Effect": "Allow", "Action": ["secretsmanager:GetSecretValue"],
+                "Resource": [self.secret.arn]}]}),
+            opts=child)
+        # the shop never calls AWS APIs: its task role has no policy at all
+        task_role = aws.iam.Role(f"{name}-task", assume_role_policy=assume, tags=t("task"),
+                                 opts=child)
+        container = {
+            "name": "shop",
+            "image": pulumi.Output.format("{0}:{1}", self.repository.repository_url,
+                                          args.image_tag),
+            "essential": True,
+            "portMappings": [{"containerPort": args.container_port, "protocol": "tcp"}],
+            "environment": [{"name": k, "value": v} for k, v in sorted(args.environment.items())],
+            "secrets": [{"name": k, "valueFrom": pulumi.Output.format("{0}:{1}::",
+                                                                      self.secret.arn, k)}
+                        for k in sorted(args.secrets)],
+            "readonlyRootFilesystem": False,
+            "user": "10001",
+            # ECS ignores the image's HEALTHCHECK; python is in the image, curl may not be
+            "healthCheck": {"command": ["CMD", "python3", "-c",
+                                        "import urllib.request; urllib.request.urlopen("
+                                        f"'http://127.0.0.1:{args.container_port}"
+                                        f"{args.health_check_path}', timeout=2)"],
+                            "interval": 30, "timeout": 5, "retries": 3, "startPeriod": 20},
+            "logConfiguration": {"logDriver": "awslogs", "options": {
+                "awslogs-group": log_group.name, "awslogs-region": aws.get_region_output(
+                    opts=pulumi.InvokeOptions(parent=self)).region,
+                "awslogs-stream-prefix": "shop"}},
+        }
+        self.task_definition = aws.ecs.TaskDefinition(
+            f"{name}-task", family=f"shoplab-{args.stage}-{name}",
+            requires_compatibilities=["FARGATE"], network_mode="awsvpc",
+            cpu=str(args.cpu), memory=str(args.memory),
+            execution_role_arn=execution_role.arn, task_role_arn=task_role.arn,
+            runtime_platform=aws.ecs.TaskDefinitionRuntimePlatformArgs(
+                operating_system_family="LINUX", cpu_architecture="X86_64"),
+            container_definitions=pulumi.Output.json_dumps([container]),
+            tags=t("task"), opts=child)
+        self.service = aws.ecs.Service(
+            f"{name}-service", cluster=self.cluster.arn, task_definition=self.task_definition.arn,
+            desired_count=args.desired_count, launch_type="FARGATE",
+            network_configuration=aws.ecs.ServiceNetworkConfigurationArgs(
+                subnets=args.subnet_ids, security_groups=[args.security_group_id],
+                # public subnets without a NAT gateway: the task pulls from ECR over its own IP
+                assign_public_ip=True),
+            load_balancers=[aws.ecs.ServiceLoadBalancerArgs(
+                target_group_arn=args.target_group_arn, container_name="shop",
+                container_port=args.container_port)],
+            health_check_grace_period_seconds=30,
+            deployment_minimum_healthy_percent=100, deployment_maximum_percent=200,
+            deployment_circuit_breaker=aws.ecs.ServiceDeploymentCircuitBreakerArgs(
+                enable=True, rollback=True),
+            propagate_tags="SERVICE", tags=t("service"),
+            # autoscaling owns the running count after creation
+            opts=pulumi.ResourceOptions(parent=self, depends_on=args.depends_on,
+                                        ignore_changes=["desiredCount"]))
+        target = aws.appautoscaling.Target(
+            f"{name}-scaling", service_namespace="ecs", scalable_dimension="ecs:service:DesiredCount",
+            resource_id=pulumi.Output.format("service/{0}/{1}", self.cluster.name,
+                                             self.service.name),
+            min_capacity=args.min_count, max_capacity=args.max_count, tags=t("scaling"),
+            opts=child)
+        for policy, metric, value, label in (
+                ("cpu", "ECSServiceAverageCPUUtilization", args.cpu_target, None),
+                ("requests", "ALBRequestCountPerTarget", args.requests_per_target,
+                 args.request_count_label)):
+            aws.appautoscaling.Policy(
+                f"{name}-scale-{policy}", policy_type="TargetTrackingScaling",
+                service_namespace=target.service_namespace, resource_id=target.resource_id,
+                scalable_dimension=target.scalable_dimension,
+                target_tracking_scaling_policy_configuration=aws.appautoscaling.
+                PolicyTargetTrackingScalingPolicyConfigurationArgs(
+                    target_value=value, scale_in_cooldown=300, scale_out_cooldown=60,
+                    predefined_metric_specification=aws.appautoscaling.
+                    PolicyTargetTrackingScalingPolicyConfigurationPredefinedMetricSpecificationArgs(
+                        predefined_metric_type=metric, resource_label=label)),
+                opts=child)
+        self.repository_url = self.repository.repository_url
+        self.register_outputs({"repository_url": self.repository_url,
+                               "cluster_name": self.cluster.name,
+                               "service_name": self.service.name})

@@ -1,0 +1,234 @@
+"""The four stage compositions: which components each stack builds, wired together, and
+the outputs the Ansible inventory and the report read (documented in pulumi/README.md).
+
+Stages 2, 3 and 4 share the same Network, Database and Cache; only the compute in front of
+them changes (two hosts, Fargate tasks, one k3s host)."""
+from __future__ import annotations
+
+import pulumi
+import pulumi_random as random
+
+from k8s import mesh
+from k8s.app_env import SECRET_SETTINGS, app_config
+from k8s.manifests import merge_values
+from shoplab_infra import firewall
+from shoplab_infra.app_hosts import AppHosts, AppHostsArgs
+from shoplab_infra.cache import Cache, CacheArgs
+from shoplab_infra.container_service import ContainerService, ContainerServiceArgs
+from shoplab_infra.database import Database, DatabaseArgs
+from shoplab_infra.hosts import HostSpec
+from shoplab_infra.k3s_host import K3sHost, K3sHostArgs
+from shoplab_infra.knobs import Knobs
+from shoplab_infra.load_balancer import LoadBalancer, LoadBalancerArgs
+from shoplab_infra.network import Network, NetworkArgs
+from shoplab_infra.shop_workload import ShopWorkload, ShopWorkloadArgs
+
+SSH_USER = "ansible"        # created by the hosts' cloud-init (hosts.user_data)
+
+
+def check_pool_budget(need: int, how: str, k: Knobs) -> int:
+    """Fail the plan when the app could open more connections than the database allows."""
+    allowed = k.int("dbMaxConnections") - k.int("dbReservedConnections")
+    if need > allowed:
+        raise ValueError(
+            f"connection budget: {how} = {need} > dbMaxConnections - dbReservedConnections "
+            f"= {allowed}; lower dbPoolMaxSize, gunicornWorkers or the host/task/pod ceiling")
+    return need
+
+
+def _budget(k: Knobs, count_key: str) -> None:
+    count, workers, pool = k.int(count_key), k.int("gunicornWorkers"), k.int("dbPoolMaxSize")
+    check_pool_budget(count * workers * pool,
+                      f"{count_key} {count} x gunicornWorkers {workers} x dbPoolMaxSize {pool}", k)
+
+
+def app_settings(k: Knobs) -> dict:
+    """Overrides of app/settings.py defaults that the stack decides (by env name)."""
+    return {"DB_POOL_MAX_SIZE": k.int("dbPoolMaxSize"),
+            "STRIPE_PUBLISHABLE_KEY": k.get("stripePublishableKey"),
+            "STRIPE_API_BASE": k.get("stripeApiBase"),
+            **k.get("appSettings")}
+
+
+def app_secrets(stage: str, config: pulumi.Config, database_url, redis_url) -> dict:
+    """The secret settings (k8s.app_env.SECRET_SETTINGS): generated or from secret config."""
+    jwt = random.RandomPassword(f"{stage}-jwt-secret", length=48, special=False)
+    secrets = {"DATABASE_URL": database_url,
+               "REDIS_URL": pulumi.Output.secret(redis_url),
+               "JWT_SECRET": jwt.result,
+               "STRIPE_SECRET_KEY": config.require_secret("stripeSecretKey"),
+               "STRIPE_WEBHOOK_SECRET": config.require_secret("stripeWebhookSecret")}
+    assert set(secrets) == set(SECRET_SETTINGS), "app secrets out of step with k8s.app_env"
+    return secrets
+
+
+def _host(k: Knobs, config: pulumi.Config, type_key: str, volume_key: str) -> HostSpec:
+    return HostSpec(instance_type=k.get(type_key), root_volume_gb=k.int(volume_key),
+                    ssh_public_key=config.require("sshPublicKey"), ami_id=k.get("amiId"),
+                    ami_owner=k.get("amiOwner"), ami_name_filter=k.get("amiNameFilter"))
+
+
+def _admin_cidrs(config: pulumi.Config) -> list[str]:
+    cidrs = config.require_object("adminCidrs")
+    if isinstance(cidrs, str):
+        cidrs = [cidrs]
+    open_to_all = [c for c in cidrs if c.endswith("/0")]
+    if open_to_all:
+        raise ValueError(f"adminCidrs {open_to_all}: SSH and the k3s API are never open to all")
+    return cidrs
+
+
+def _network(stage: str, k: Knobs) -> Network:
+    return Network("net", NetworkArgs(stage=stage, cidr=k.get("vpcCidr"),
+                                      public_subnet_cidrs=k.list("publicSubnetCidrs"),
+                                      private_subnet_cidrs=k.list("privateSubnetCidrs")))
+
+
+def _data_tier(stage: str, k: Knobs, network: Network, client_group_ids: list):
+    db = Database("db", DatabaseArgs(
+        stage=stage, vpc_id=network.vpc_id, subnet_ids=network.private_subnet_ids,
+        client_group_ids=client_group_ids, instance_class=k.get("dbInstanceClass"),
+        engine_version=k.get("dbEngineVersion"), parameter_family=k.get("dbParameterFamily"),
+        allocated_storage_gb=k.int("dbAllocatedStorageGb"), db_name=k.get("dbName"),
+        username=k.get("dbUser"), port=k.int("dbPort"),
+        max_connections=k.int("dbMaxConnections"),
+        statement_timeout_ms=k.int("dbStatementTimeoutMs"),
+        idle_in_transaction_timeout_ms=k.int("dbIdleInTransactionTimeoutMs"),
+        backup_retention_days=k.int("dbBackupRetentionDays"), multi_az=k.bool("dbMultiAz"),
+        deletion_protection=k.bool("dbDeletionProtection")))
+    cache = Cache("cache", CacheArgs(
+        stage=stage, vpc_id=network.vpc_id, subnet_ids=network.private_subnet_ids,
+        client_group_ids=client_group_ids, node_type=k.get("cacheNodeType"),
+        engine_version=k.get("cacheEngineVersion"), parameter_group=k.get("cacheParameterGroup"),
+        port=k.int("cachePort"), nodes=k.int("cacheNodes"),
+        transit_encryption=k.bool("cacheTransitEncryption")))
+    return db, cache
+
+
+def _data_outputs(db: Database, cache: Cache, k: Knobs) -> dict:
+    return {"db_address": db.address, "db_port": db.port, "db_name": k.get("dbName"),
+            "db_user": k.get("dbUser"), "db_password": db.password, "database_url": db.url,
+            "redis_address": cache.address, "redis_port": cache.port, "redis_url": cache.url}
+
+
+def _load_balancer(stage: str, k: Knobs, network: Network, target_type: str) -> LoadBalancer:
+    return LoadBalancer("web", LoadBalancerArgs(
+        stage=stage, vpc_id=network.vpc_id, subnet_ids=network.public_subnet_ids,
+        web_cidrs=k.list("webCidrs"), listener_port=k.int("httpPort"),
+        target_port=k.int("appPort"), target_type=target_type,
+        health_check_path=k.get("healthCheckPath"),
+        health_check_interval=k.int("healthCheckInterval"),
+        health_check_timeout=k.int("healthCheckTimeout"),
+        healthy_threshold=k.int("healthyThreshold"),
+        unhealthy_threshold=k.int("unhealthyThreshold"),
+        deregistration_delay=k.int("deregistrationDelay")))
+
+
+def stage1(k: Knobs, config: pulumi.Config) -> dict:
+    """One host in the default VPC running everything (nginx, gunicorn, Postgres, Redis)."""
+    web = [k.list("webCidrs")]
+    hosts = AppHosts("app", AppHostsArgs(
+        stage="stage1", host=_host(k, config, "instanceType", "rootVolumeGb"), count=1,
+        subnet_ids=[None], admin_cidrs=_admin_cidrs(config), ssh_port=k.int("sshPort"),
+        open_ports=[(k.int("httpPort"), web[0], "http from the web"),
+                    (k.int("httpsPort"), web[0], "https from the web")],
+        elastic_ip=True))
+    return {"host_public_ip": hosts.public_ips[0], "host_private_ip": hosts.private_ips[0],
+            "ssh_user": SSH_USER,
+            "url": pulumi.Output.format("http://{0}/", hosts.public_ips[0])}
+
+
+def stage2(k: Knobs, config: pulumi.Config) -> dict:
+    """ALB -> two app hosts (gunicorn) -> RDS PostgreSQL and ElastiCache Redis."""
+    _budget(k, "appCount")
+    network = _network("stage2", k)
+    lb = _load_balancer("stage2", k, network, "instance")
+    hosts = AppHosts("app", AppHostsArgs(
+        stage="stage2", host=_host(k, config, "instanceType", "rootVolumeGb"),
+        count=k.int("appCount"), subnet_ids=network.public_subnet_ids, vpc_id=network.vpc_id,
+        admin_cidrs=_admin_cidrs(config), ssh_port=k.int("sshPort"),
+        app_port=k.int("appPort"), app_source_group_id=lb.security_group_id,
+        target_group_arn=lb.target_group_arn))
+    db, cache = _data_tier("stage2", k, network, [hosts.security_group.id])
+    return {"alb_dns_name": lb.dns_name, "url": pulumi.Output.format("http://{0}/", lb.dns_name),
+            "app_public_ips": hosts.public_ips, "app_private_ips": hosts.private_ips,
+            "app_port": k.int("appPort"), "ssh_user": SSH_USER, **_data_outputs(db, cache, k)}
+
+
+def stage3(k: Knobs, config: pulumi.Config) -> dict:
+    """ALB -> Fargate tasks of the shop's image -> the same data tier as stage 2."""
+    _budget(k, "taskMaxCount")
+    network = _network("stage3", k)
+    lb = _load_balancer("stage3", k, network, "ip")
+    tasks_group = firewall.tier_group("shop-tasks-sg", stage="stage3", vpc_id=network.vpc_id,
+                                      port=k.int("appPort"),
+                                      source_group_id=lb.security_group_id,
+                                      description="shop tasks")
+    db, cache = _data_tier("stage3", k, network, [tasks_group.id])
+    environment = app_config({"settings": app_settings(k)})
+    environment["GUNICORN_CMD_ARGS"] = (f"--bind 0.0.0.0:{k.int('appPort')} "
+                                        f"--workers {k.int('gunicornWorkers')} "
+                                        f"--threads {k.int('gunicornThreads')}")
+    service = ContainerService("shop", ContainerServiceArgs(
+        stage="stage3", vpc_id=network.vpc_id, subnet_ids=network.public_subnet_ids,
+        security_group_id=tasks_group.id, target_group_arn=lb.target_group_arn,
+        request_count_label=lb.request_count_label, container_port=k.int("appPort"),
+        cpu=k.int("taskCpu"), memory=k.int("taskMemory"), desired_count=k.int("taskCount"),
+        min_count=k.int("taskMinCount"), max_count=k.int("taskMaxCount"),
+        cpu_target=k.int("scaleCpuTarget"), requests_per_target=k.int("scaleRequestsPerTarget"),
+        image_tag=k.get("imageTag"), log_retention_days=k.int("logRetentionDays"),
+        environment=environment,
+        secrets=app_secrets("stage3", config, db.url, cache.url),
+        health_check_path=k.get("healthCheckPath"),
+        depends_on=[lb.listener]))
+    return {"alb_dns_name": lb.dns_name, "url": pulumi.Output.format("http://{0}/", lb.dns_name),
+            "repository_url": service.repository_url, "cluster_name": service.cluster.name,
+            "service_name": service.service.name, **_data_outputs(db, cache, k)}
+
+
+def workload_values(k: Knobs) -> dict:
+    """k8s.manifests values for stage 4: the stack's app settings, then `workload` overrides."""
+    values = merge_values({"gunicorn": {"workers": k.int("gunicornWorkers"),
+                                        "threads": k.int("gunicornThreads")},
+                           "settings": app_settings(k)})
+    return merge_values({**values, **{key: v for key, v in k.get("workload").items()
+                                      if key != "settings"},
+                         "settings": {**values["settings"],
+                                      **k.get("workload").get("settings", {})}})
+
+
+def stage4(k: Knobs, config: pulumi.Config) -> dict:
+    """One k3s host (k3s and Istio installed by Ansible) with the shop's workload on it,
+    and the same data tier as stages 2 and 3."""
+    values = workload_values(k)
+    check_pool_budget(mesh.pool_budget(values)["connections"],
+                      "k8s.mesh.pool_budget (max_replicas x workers x DB_POOL_MAX_SIZE)", k)
+    admin = _admin_cidrs(config)
+    network = _network("stage4", k)
+    host = K3sHost("k3s", K3sHostArgs(
+        stage="stage4", host=_host(k, config, "k3sInstanceType", "k3sRootVolumeGb"),
+        vpc_id=network.vpc_id, subnet_id=network.public_subnet_ids[0], admin_cidrs=admin,
+        web_cidrs=k.list("webCidrs"), ssh_port=k.int("sshPort"), http_port=k.int("httpPort"),
+        https_port=k.int("httpsPort"), api_port=k.int("k3sApiPort"),
+        node_port=int(values["node_port"])))
+    db, cache = _data_tier("stage4", k, network, [host.security_group_id])
+    outputs = {"k3s_public_ip": host.public_ip, "k3s_private_ip": host.private_ip,
+               "ssh_user": SSH_USER, "namespace": values["namespace"],
+               "node_port": values["node_port"],
+               "url": pulumi.Output.format("http://{0}/", host.public_ip),
+               **_data_outputs(db, cache, k)}
+    if k.bool("deployWorkload"):
+        ShopWorkload("shop", ShopWorkloadArgs(
+            values=values, kubeconfig=config.require_secret("kubeconfig"),
+            secret_data=app_secrets("stage4", config, db.url, cache.url)))
+    return outputs
+
+
+STAGES = {"stage1": stage1, "stage2": stage2, "stage3": stage3, "stage4": stage4}
+
+
+def build(stage: str, k: Knobs, config: pulumi.Config) -> dict:
+    if stage not in STAGES:
+        raise ValueError(f"stage {stage!r}: expected one of {', '.join(STAGES)} "
+                         "(set shoplab:stage or name the stack after the stage)")
+    return STAGES[stage](k, config)

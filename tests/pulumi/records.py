@@ -1,0 +1,50 @@
+"""Reading what the mocks recorded: secret markers, security-group rules, taggable types."""
+from __future__ import annotations
+
+import importlib
+import inspect
+
+from pulumi.runtime import rpc
+
+
+def is_secret(value) -> bool:
+    """A recorded input that Pulumi sends as a secret (wrapped in the secret signature)."""
+    return isinstance(value, dict) and value.get(rpc._special_sig_key) == rpc._special_secret_sig
+
+
+def unwrap(value):
+    return value["value"] if is_secret(value) else value
+
+
+def plain_strings(value):
+    """Every string in a recorded input, skipping what is sent as a secret."""
+    if is_secret(value):
+        return
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from plain_strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from plain_strings(item)
+
+
+def ingress(resource) -> list[dict]:
+    return list(resource.inputs.get("ingress") or [])
+
+
+def ports_open_to(resource, cidr: str) -> set[int]:
+    return {int(r["fromPort"]) for r in ingress(resource) if cidr in (r.get("cidrBlocks") or [])}
+
+
+def taggable(type_token: str) -> bool:
+    """Whether the provider SDK's resource class takes `tags` (found by introspection, so a
+    resource cannot escape the tag check by being left off a hand-written list)."""
+    package, rest = type_token.split(":", 1)
+    if package != "aws":
+        return False
+    module, cls_name = rest.split(":")
+    module = module.split("/")[0]
+    cls = getattr(importlib.import_module(f"pulumi_aws.{module}"), cls_name)
+    return "tags" in inspect.signature(cls._internal_init).parameters
