@@ -1,0 +1,123 @@
+"""Stage 2: ALB -> two app hosts -> RDS PostgreSQL and ElastiCache Redis in a new VPC."""
+import pytest
+
+from conftest import run_stack
+from records import ingress, ports_open_to
+
+SG = "aws:ec2/securityGroup:SecurityGroup"
+
+
+def _sg(m, name):
+    [sg] = [r for r in m.of_type(SG) if r.name == name]
+    return sg
+
+
+def test_resource_counts(stacks):
+    m = stacks["stage2"].mocks
+    expected = {"aws:ec2/vpc:Vpc": 1, "aws:ec2/subnet:Subnet": 4,
+                "aws:ec2/internetGateway:InternetGateway": 1,
+                "aws:ec2/routeTableAssociation:RouteTableAssociation": 4,
+                "aws:ec2/instance:Instance": 2, "aws:lb/loadBalancer:LoadBalancer": 1,
+                "aws:lb/targetGroup:TargetGroup": 1, "aws:lb/listener:Listener": 1,
+                "aws:lb/targetGroupAttachment:TargetGroupAttachment": 2,
+                "aws:rds/instance:Instance": 1, "aws:rds/parameterGroup:ParameterGroup": 1,
+                "aws:elasticache/replicationGroup:ReplicationGroup": 1, SG: 4,
+                "aws:ec2/eip:Eip": 0}
+    assert {t: len(m.of_type(t)) for t in expected} == expected
+
+
+def test_subnets_public_and_private_in_two_zones(stacks):
+    subnets = stacks["stage2"].mocks.of_type("aws:ec2/subnet:Subnet")
+    tiers = {}
+    for s in subnets:
+        tiers.setdefault(s.inputs["tags"]["Tier"], set()).add(s.inputs["availabilityZone"])
+    assert tiers == {"public": {"us-east-1a", "us-east-1b"},
+                     "private": {"us-east-1a", "us-east-1b"}}
+    [public_rt] = [r for r in stacks["stage2"].mocks.of_type("aws:ec2/routeTable:RouteTable")
+                   if r.inputs.get("routes")]
+    assert public_rt.name == "net-public-rt"
+
+
+def test_alb_in_public_subnets_data_tier_in_private(stacks):
+    m = stacks["stage2"].mocks
+    [alb] = m.of_type("aws:lb/loadBalancer:LoadBalancer")
+    assert sorted(alb.inputs["subnets"]) == ["net-public-1-id", "net-public-2-id"]
+    assert alb.inputs["internal"] is False
+    for typ in ("aws:rds/subnetGroup:SubnetGroup", "aws:elasticache/subnetGroup:SubnetGroup"):
+        [group] = m.of_type(typ)
+        assert sorted(group.inputs["subnetIds"]) == ["net-private-1-id", "net-private-2-id"]
+
+
+def test_health_check_on_healthz_every_30_seconds(stacks):
+    [tg] = stacks["stage2"].mocks.of_type("aws:lb/targetGroup:TargetGroup")
+    check = tg.inputs["healthCheck"]
+    assert (check["path"], check["interval"], check["matcher"]) == ("/healthz", 30, "200")
+    assert tg.inputs["port"] == 8000 and tg.inputs["targetType"] == "instance"
+    attachments = stacks["stage2"].mocks.of_type(
+        "aws:lb/targetGroupAttachment:TargetGroupAttachment")
+    assert sorted(a.inputs["targetId"] for a in attachments) == ["app-1-id", "app-2-id"]
+
+
+def test_each_tier_only_from_the_tier_in_front(stacks):
+    m = stacks["stage2"].mocks
+    assert ports_open_to(_sg(m, "web-sg"), "0.0.0.0/0") == {80}
+    app = _sg(m, "app-sg")
+    assert [(r["fromPort"], r.get("securityGroups")) for r in ingress(app)
+            if not r.get("cidrBlocks")] == [(8000, ["web-sg-id"])]
+    assert ports_open_to(app, "0.0.0.0/0") == set()
+    for name, port in (("db-sg", 5432), ("cache-sg", 6379)):
+        rules = ingress(_sg(m, name))
+        assert [(r["fromPort"], r["securityGroups"], r.get("cidrBlocks")) for r in rules] == \
+            [(port, ["app-sg-id"], None)]
+
+
+def test_database_private_encrypted_with_connection_parameters(stacks):
+    m = stacks["stage2"].mocks
+    [db] = m.of_type("aws:rds/instance:Instance")
+    i = db.inputs
+    assert (i["engine"], i["engineVersion"], i["instanceClass"]) == ("postgres", "15",
+                                                                     "db.t3.micro")
+    assert i["publiclyAccessible"] is False and i["storageEncrypted"] is True
+    assert i["parameterGroupName"] == "db-params" and i["vpcSecurityGroupIds"] == ["db-sg-id"]
+    [params] = m.of_type("aws:rds/parameterGroup:ParameterGroup")
+    values = {p["name"]: p["value"] for p in params.inputs["parameters"]}
+    assert params.inputs["family"] == "postgres15"
+    assert values["max_connections"] == "80" and values["statement_timeout"] == "5000"
+    assert "idle_in_transaction_session_timeout" in values
+
+
+def test_redis_encrypted_and_url_matches(stacks):
+    [redis] = stacks["stage2"].mocks.of_type("aws:elasticache/replicationGroup:ReplicationGroup")
+    assert redis.inputs["atRestEncryptionEnabled"] is True
+    assert redis.inputs["nodeType"] == "cache.t3.micro" and redis.inputs["port"] == 6379
+    assert stacks["stage2"].outputs["redis_url"].startswith("rediss://master.cache-redis.")
+
+
+def test_outputs_for_the_inventory(stacks):
+    out = stacks["stage2"].outputs
+    assert out["alb_dns_name"].endswith(".elb.amazonaws.com")
+    assert out["app_public_ips"] == ["203.0.113.20", "203.0.113.20"]
+    assert out["db_address"].endswith(".rds.amazonaws.com") and out["db_port"] == 5432
+    assert out["database_url"].startswith("postgresql://shop:")
+    assert out["database_url"].endswith("/shop?sslmode=require")
+
+
+def test_count_and_health_check_follow_config():
+    run = run_stack("stage2", {"shoplab:appCount": 3, "shoplab:healthCheckInterval": 45,
+                               "shoplab:dbPoolMaxSize": 5})
+    assert len(run.mocks.of_type("aws:ec2/instance:Instance")) == 3
+    assert len(run.mocks.of_type("aws:lb/targetGroupAttachment:TargetGroupAttachment")) == 3
+    [tg] = run.mocks.of_type("aws:lb/targetGroup:TargetGroup")
+    assert tg.inputs["healthCheck"]["interval"] == 45
+    assert len(run.outputs["app_public_ips"]) == 3
+
+
+def test_connection_budget_is_enforced():
+    # 2 hosts x 2 workers x 20 = 80 > 80 - 10 reserved
+    with pytest.raises(ValueError, match="connection budget.*80 > .* = 70"):
+        run_stack("stage2", {"shoplab:dbPoolMaxSize": 20})
+
+
+def test_timeout_must_be_shorter_than_interval():
+    with pytest.raises(ValueError, match="healthCheckTimeout"):
+        run_stack("stage2", {"shoplab:healthCheckInterval": 5, "shoplab:healthCheckTimeout": 5})
