@@ -1,0 +1,134 @@
+"""Stage 3: ECR, ECS Fargate service behind the ALB, secrets from Secrets Manager,
+autoscaling on CPU and requests, logs in CloudWatch; the same data tier as stage 2."""
+import json
+
+import pytest
+
+from app.settings import Settings
+from conftest import run_stack
+from k8s.app_env import SECRET_SETTINGS
+from records import is_secret
+
+
+def _container(run):
+    [task] = run.mocks.of_type("aws:ecs/taskDefinition:TaskDefinition")
+    [container] = json.loads(task.inputs["containerDefinitions"])
+    return task, container
+
+
+def test_resource_counts(stacks):
+    m = stacks["stage3"].mocks
+    expected = {"aws:ecr/repository:Repository": 1, "aws:ecs/cluster:Cluster": 1,
+                "aws:ecs/taskDefinition:TaskDefinition": 1, "aws:ecs/service:Service": 1,
+                "aws:appautoscaling/target:Target": 1, "aws:appautoscaling/policy:Policy": 2,
+                "aws:secretsmanager/secret:Secret": 1,
+                "aws:secretsmanager/secretVersion:SecretVersion": 1,
+                "aws:cloudwatch/logGroup:LogGroup": 1, "aws:lb/loadBalancer:LoadBalancer": 1,
+                "aws:rds/instance:Instance": 1,
+                "aws:elasticache/replicationGroup:ReplicationGroup": 1,
+                "aws:ec2/instance:Instance": 0}
+    assert {t: len(m.of_type(t)) for t in expected} == expected
+
+
+def test_same_network_and_data_components_as_stage2(stacks):
+    components = {stage: sorted(r.typ for r in stacks[stage].mocks.resources
+                                if not r.custom and r.typ.split(":")[-1] in
+                                ("Network", "Database", "Cache"))
+                  for stage in ("stage2", "stage3", "stage4")}
+    assert components["stage2"] == components["stage3"] == components["stage4"] == \
+        ["shoplab:aws:Cache", "shoplab:aws:Database", "shoplab:aws:Network"]
+
+
+def test_fargate_task_size_and_logs(stacks):
+    task, container = _container(stacks["stage3"])
+    assert (task.inputs["cpu"], task.inputs["memory"]) == ("512", "1024")
+    assert task.inputs["requiresCompatibilities"] == ["FARGATE"]
+    assert task.inputs["networkMode"] == "awsvpc"
+    logs = container["logConfiguration"]
+    assert logs["logDriver"] == "awslogs"
+    assert logs["options"]["awslogs-group"] == "/shoplab/stage3/shop"
+    [group] = stacks["stage3"].mocks.of_type("aws:cloudwatch/logGroup:LogGroup")
+    assert group.inputs["name"] == "/shoplab/stage3/shop" and group.inputs["retentionInDays"] == 14
+
+
+def test_environment_is_the_apps_settings_and_secrets_come_from_secrets_manager(stacks):
+    _, container = _container(stacks["stage3"])
+    env = {e["name"]: e["value"] for e in container["environment"]}
+    known = {name for name, _, _ in Settings.describe()}
+    assert set(env) - known == {"GUNICORN_CMD_ARGS"}
+    assert set(env) | set(SECRET_SETTINGS) == known | {"GUNICORN_CMD_ARGS"}
+    assert env["DB_POOL_MAX_SIZE"] == "5"                   # from Pulumi.stage3.yaml
+    assert env["GUNICORN_CMD_ARGS"] == "--bind 0.0.0.0:8000 --workers 2 --threads 4"
+    secrets = {s["name"]: s["valueFrom"] for s in container["secrets"]}
+    assert sorted(secrets) == sorted(SECRET_SETTINGS)
+    assert all(v == f"arn:aws:mock:us-east-1:123456789012:shop-settings:{k}::"
+               for k, v in secrets.items())
+    [version] = stacks["stage3"].mocks.of_type("aws:secretsmanager/secretVersion:SecretVersion")
+    assert is_secret(version.inputs["secretString"])
+    assert sorted(json.loads(version.inputs["secretString"]["value"])) == sorted(SECRET_SETTINGS)
+
+
+def test_execution_role_reads_only_its_secret(stacks):
+    [policy] = stacks["stage3"].mocks.of_type("aws:iam/rolePolicy:RolePolicy")
+    [statement] = json.loads(policy.inputs["policy"])["Statement"]
+    assert statement["Action"] == ["secretsmanager:GetSecretValue"]
+    assert statement["Resource"] == ["arn:aws:mock:us-east-1:123456789012:shop-settings"]
+
+
+def test_service_behind_the_alb_with_two_tasks(stacks):
+    m = stacks["stage3"].mocks
+    [service] = m.of_type("aws:ecs/service:Service")
+    assert service.inputs["desiredCount"] == 2 and service.inputs["launchType"] == "FARGATE"
+    [lb] = service.inputs["loadBalancers"]
+    assert (lb["targetGroupArn"], lb["containerName"], lb["containerPort"]) == \
+        ("arn:aws:mock:us-east-1:123456789012:web-tg", "shop", 8000)
+    assert service.inputs["networkConfiguration"]["securityGroups"] == ["shop-tasks-sg-id"]
+    assert service.inputs["deploymentCircuitBreaker"] == {"enable": True, "rollback": True}
+    [tg] = m.of_type("aws:lb/targetGroup:TargetGroup")
+    assert tg.inputs["targetType"] == "ip"
+    assert tg.inputs["healthCheck"]["path"] == "/healthz"
+
+
+def test_autoscaling_on_cpu_and_request_count(stacks):
+    m = stacks["stage3"].mocks
+    [target] = m.of_type("aws:appautoscaling/target:Target")
+    assert (target.inputs["minCapacity"], target.inputs["maxCapacity"]) == (2, 6)
+    assert target.inputs["resourceId"] == "service/shop-cluster/shop-service"
+    specs = {p.inputs["targetTrackingScalingPolicyConfiguration"]
+             ["predefinedMetricSpecification"]["predefinedMetricType"]:
+             p.inputs["targetTrackingScalingPolicyConfiguration"] for p in
+             m.of_type("aws:appautoscaling/policy:Policy")}
+    assert specs["ECSServiceAverageCPUUtilization"]["targetValue"] == 60
+    requests = specs["ALBRequestCountPerTarget"]
+    assert requests["targetValue"] == 1000
+    assert requests["predefinedMetricSpecification"]["resourceLabel"] == \
+        "app/web-alb/50dc6c495c0c9188/targetgroup/web-tg/73e2d6bc24d8a067"
+
+
+def test_data_tier_admits_only_the_tasks(stacks):
+    m = stacks["stage3"].mocks
+    for name in ("db-sg", "cache-sg"):
+        [sg] = [r for r in m.of_type("aws:ec2/securityGroup:SecurityGroup") if r.name == name]
+        assert [r["securityGroups"] for r in sg.inputs["ingress"]] == [["shop-tasks-sg-id"]]
+    [tasks] = [r for r in m.of_type("aws:ec2/securityGroup:SecurityGroup")
+               if r.name == "shop-tasks-sg"]
+    assert [(r["fromPort"], r["securityGroups"]) for r in tasks.inputs["ingress"]] == \
+        [(8000, ["web-sg-id"])]
+
+
+def test_task_size_and_counts_follow_config():
+    run = run_stack("stage3", {"shoplab:taskCpu": 1024, "shoplab:taskMemory": 2048,
+                               "shoplab:taskCount": 3, "shoplab:taskMaxCount": 4,
+                               "shoplab:appSettings": {"LOG_LEVEL": "WARNING"}})
+    task, container = _container(run)
+    assert (task.inputs["cpu"], task.inputs["memory"]) == ("1024", "2048")
+    [service] = run.mocks.of_type("aws:ecs/service:Service")
+    assert service.inputs["desiredCount"] == 3
+    assert {e["name"]: e["value"] for e in container["environment"]}["LOG_LEVEL"] == "WARNING"
+
+
+def test_bad_counts_and_secret_settings_are_refused():
+    with pytest.raises(ValueError, match="taskMinCount <= taskCount <= taskMaxCount"):
+        run_stack("stage3", {"shoplab:taskCount": 7})
+    with pytest.raises(ValueError, match="JWT_SECRET: a secret"):
+        run_stack("stage3", {"shoplab:appSettings": {"JWT_SECRET": "plain"}})
