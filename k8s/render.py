@@ -1,19 +1,23 @@
 """Render the shop's objects as multi-document YAML for the Ansible side.
 
-    python -m k8s.render [--values values.yml] > shop.yaml
+    python -m k8s.render [--values values.yml|-] > shop.yaml
+    DATABASE_URL=... REDIS_URL=... python -m k8s.render --secret-from-env > secret.yaml
 
-The values file holds only overrides of ``k8s.manifests.default_values()`` (nested keys are
-merged). The Pulumi stage-4 component calls ``shop_objects`` directly, so both deploy the
-same objects.
+The values file (``-``: standard input, JSON or YAML) holds only overrides of
+``k8s.manifests.default_values()`` (nested keys are merged). ``--secret-from-env`` prints only
+the shop's Secret, its data taken from the environment variables of the same names, so
+credentials go from the vault to the cluster without being written in the repo. The Pulumi
+stage-4 component calls ``shop_objects`` directly, so both deploy the same objects.
 """
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 import yaml
 
-from k8s.manifests import merge_values, shop_objects
+from k8s.manifests import merge_values, secret_object, shop_objects
 
 
 def render(values: dict) -> str:
@@ -22,15 +26,27 @@ def render(values: dict) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m k8s.render", description=__doc__.split("\n")[0])
-    parser.add_argument("--values", help="YAML file of overrides of default_values()")
+    parser.add_argument("--values", help="YAML file of overrides of default_values(); - = stdin")
+    parser.add_argument("--secret-from-env", action="store_true",
+                        help="print only the Secret, its data read from the environment")
     args = parser.parse_args(argv)
     overrides = {}
-    if args.values:
+    if args.values == "-":
+        overrides = yaml.safe_load(sys.stdin) or {}
+    elif args.values:
         with open(args.values, encoding="utf-8") as f:
             overrides = yaml.safe_load(f) or {}
-        if not isinstance(overrides, dict):
-            parser.error(f"{args.values}: expected a mapping of values")
-    sys.stdout.write(render(merge_values(overrides)))
+    if not isinstance(overrides, dict):
+        parser.error(f"{args.values}: expected a mapping of values")
+    values = merge_values(overrides)
+    if args.secret_from_env:
+        try:
+            secret = secret_object(values, dict(os.environ))
+        except ValueError as exc:
+            parser.error(str(exc))
+        sys.stdout.write(yaml.safe_dump(secret, sort_keys=False))
+    else:
+        sys.stdout.write(render(values))
     return 0
 
 

@@ -1,0 +1,261 @@
+"""The shop's stage-4 objects: schema-valid for the k3s version the role installs, Istio CRs
+valid against Istio's schemas, and the fields that decide behaviour set as intended.
+
+The validators are shown to reject broken objects too, so a pass means something.
+Istio schemas: npm @kubernetes-models/istio in tests/k8s (installed by `make test-k8s`).
+"""
+from __future__ import annotations
+
+import copy
+import json
+import pathlib
+import subprocess
+
+import kubernetes_validate
+import pytest
+import yaml
+
+from app.settings import Settings
+from k8s import mesh
+from k8s.manifests import (SECRET_SETTINGS, default_values, merge_values, secret_object,
+                           shop_objects)
+from k8s.render import main as render_main
+
+HERE = pathlib.Path(__file__).resolve().parent
+REPO = HERE.parents[1]
+ISTIO_VALIDATOR = HERE / "validate-istio.mjs"
+
+
+def k3s_kubernetes_version() -> str:
+    """The Kubernetes minor of the k3s the role installs by default (roles/k3s/defaults)."""
+    defaults = yaml.safe_load((REPO / "roles/k3s/defaults/main.yml").read_text())
+    major, minor = defaults["k3s_version"].lstrip("v").split(".")[:2]
+    return f"{major}.{minor}.0"
+
+
+K8S_VERSION = k3s_kubernetes_version()
+
+
+def is_istio(obj: dict) -> bool:
+    return ".istio.io/" in obj["apiVersion"]
+
+
+def validate_istio(objects: list[dict]) -> subprocess.CompletedProcess:
+    if not (HERE / "node_modules/@kubernetes-models/istio").is_dir():
+        pytest.fail("node_modules missing: run `make test-k8s` (it runs npm ci in tests/k8s)")
+    return subprocess.run(["node", str(ISTIO_VALIDATOR)], input=json.dumps(objects),
+                          capture_output=True, text=True, timeout=60, cwd=HERE)
+
+
+def by_kind(objects: list[dict]) -> dict[str, dict]:
+    return {o["kind"]: o for o in objects}
+
+
+@pytest.fixture(scope="module")
+def objects() -> list[dict]:
+    return shop_objects(default_values())
+
+
+@pytest.fixture(scope="module")
+def kinds(objects) -> dict[str, dict]:
+    return by_kind(objects)
+
+
+# --- schemas -------------------------------------------------------------------------------
+
+def test_every_kind_is_there(objects):
+    assert [o["kind"] for o in objects] == [
+        "Namespace", "ConfigMap", "Deployment", "Service", "HorizontalPodAutoscaler",
+        "PodDisruptionBudget", "Gateway", "VirtualService", "DestinationRule"]
+
+
+@pytest.mark.parametrize("values", [default_values(),
+                                    merge_values({"replicas": 3, "max_replicas": 8,
+                                                  "settings": {"DB_POOL_MAX_SIZE": 4}})],
+                         ids=["defaults", "overrides"])
+def test_kubernetes_objects_are_valid_for_the_k3s_version(values):
+    objects = [o for o in shop_objects(values) if not is_istio(o)]
+    assert len(objects) == 6
+    for obj in objects:
+        kubernetes_validate.validate(obj, K8S_VERSION, strict=True)
+
+
+def test_secret_is_valid(objects):
+    secret = secret_object(default_values(), {k: "x" for k in SECRET_SETTINGS})
+    kubernetes_validate.validate(secret, K8S_VERSION, strict=True)
+
+
+@pytest.mark.parametrize("breakage", [
+    ("unknown field", lambda d: d["spec"]["template"]["spec"]["containers"][0].update(
+        {"livenessProbes": {}})),
+    ("wrong type", lambda d: d["spec"].update({"replicas": "two"})),
+    ("missing required", lambda d: d["spec"].pop("selector")),
+], ids=lambda b: b[0] if isinstance(b, tuple) else None)
+def test_kubernetes_validator_rejects_a_broken_deployment(kinds, breakage):
+    broken = copy.deepcopy(kinds["Deployment"])
+    breakage[1](broken)
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(broken, K8S_VERSION, strict=True)
+
+
+def test_istio_objects_are_valid(objects):
+    istio = [o for o in objects if is_istio(o)]
+    assert [o["kind"] for o in istio] == ["Gateway", "VirtualService", "DestinationRule"]
+    run = validate_istio(istio)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert run.stdout.count("OK ") == 3
+
+
+@pytest.mark.parametrize("kind,breakage", [
+    ("DestinationRule", lambda s: s["trafficPolicy"]["loadBalancer"].update(simple="FASTEST")),
+    ("DestinationRule",
+     lambda s: s["trafficPolicy"]["connectionPool"]["tcp"].update(maxConnections="many")),
+    ("VirtualService", lambda s: s["http"][0].update(retries={"attempts": "two"})),
+    ("Gateway", lambda s: s["servers"][0]["port"].update(number="eighty")),
+])
+def test_istio_validator_rejects_broken_objects(kinds, kind, breakage):
+    broken = copy.deepcopy(kinds[kind])
+    breakage(broken["spec"])
+    run = validate_istio([kinds["Gateway"], broken])
+    assert run.returncode == 1
+    assert f"FAIL {kind} shop" in run.stdout
+
+
+# --- behaviour-relevant fields -------------------------------------------------------------
+
+def container(kinds) -> dict:
+    return kinds["Deployment"]["spec"]["template"]["spec"]["containers"][0]
+
+
+def test_namespace_gets_sidecars(kinds):
+    assert kinds["Namespace"]["metadata"]["labels"]["istio-injection"] == "enabled"
+
+
+def test_probes_hit_the_apps_health_routes(kinds):
+    c = container(kinds)
+    port_names = {p["name"]: p["containerPort"] for p in c["ports"]}
+    assert port_names == {"http": 8000}
+    assert c["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
+    assert c["startupProbe"]["httpGet"]["path"] == "/healthz"
+    assert c["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "http"}
+    # probing faster than READINESS_INTERVAL only re-reads the app's cached answer
+    assert c["readinessProbe"]["periodSeconds"] == round(Settings().readiness_interval)
+    assert "0.0.0.0:8000" in c["args"] and c["args"][0] == "app.wsgi:application"
+
+
+def test_runs_non_root_read_only_without_capabilities(kinds):
+    pod = kinds["Deployment"]["spec"]["template"]["spec"]
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert pod["securityContext"]["runAsUser"] != 0
+    assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+    sc = container(kinds)["securityContext"]
+    assert sc["readOnlyRootFilesystem"] is True
+    assert sc["allowPrivilegeEscalation"] is False
+    assert sc["capabilities"] == {"drop": ["ALL"]}
+    mounts = {m["mountPath"]: m["name"] for m in container(kinds)["volumeMounts"]}
+    assert "emptyDir" in {v["name"]: v for v in pod["volumes"]}[mounts["/tmp"]]
+    assert pod["topologySpreadConstraints"][0]["topologyKey"] == "kubernetes.io/hostname"
+    assert set(container(kinds)["resources"]) == {"requests", "limits"}
+
+
+def test_every_setting_reaches_the_pod_exactly_once(kinds):
+    """Non-secret settings from the ConfigMap, secret ones from the Secret, none twice."""
+    config = kinds["ConfigMap"]["data"]
+    c = container(kinds)
+    assert c["envFrom"] == [{"configMapRef": {"name": kinds["ConfigMap"]["metadata"]["name"]}}]
+    from_secret = {e["name"] for e in c["env"] if "valueFrom" in e}
+    assert from_secret == set(SECRET_SETTINGS)
+    assert {e["valueFrom"]["secretKeyRef"]["name"] for e in c["env"] if "valueFrom" in e} == \
+        {"shop-secrets"}
+    assert not set(config) & set(SECRET_SETTINGS)
+    assert set(config) | from_secret == {env for env, _, _ in Settings.describe()}
+
+
+def test_configmap_reads_back_as_the_same_settings():
+    values = merge_values({"settings": {"DB_POOL_MAX_SIZE": 7, "SHOP_DEBUG": True,
+                                        "DB_PREPARE_THRESHOLD": None}})
+    config = by_kind(shop_objects(values))["ConfigMap"]["data"]
+    secrets = {k: "x" for k in SECRET_SETTINGS}
+    read = Settings.from_env({**config, **secrets})
+    assert read.pool_max_size == 7 and read.debug is True and read.prepare_threshold is None
+    assert read.pool_timeout == Settings().pool_timeout
+
+
+def test_secret_values_cannot_go_into_the_configmap():
+    with pytest.raises(ValueError, match="a secret"):
+        shop_objects(merge_values({"settings": {"JWT_SECRET": "oops"}}))
+    with pytest.raises(ValueError, match="not a setting"):
+        shop_objects(merge_values({"settings": {"DB_POOL_MAX": 3}}))
+    with pytest.raises(ValueError, match="JWT_SECRET"):
+        secret_object(default_values(), {k: "x" for k in SECRET_SETTINGS if k != "JWT_SECRET"})
+
+
+def test_service_nodeport_and_mesh_routing_meet(kinds):
+    port = kinds["Service"]["spec"]["ports"][0]
+    assert kinds["Service"]["spec"]["type"] == "NodePort" and port["nodePort"] == 30080
+    assert port["targetPort"] == "http" and port["appProtocol"] == "http"
+    assert kinds["Service"]["spec"]["selector"].items() <= \
+        kinds["Deployment"]["spec"]["template"]["metadata"]["labels"].items()
+    route = kinds["VirtualService"]["spec"]["http"][0]["route"][0]["destination"]
+    assert route == {"host": "shop.shop.svc.cluster.local", "port": {"number": port["port"]}}
+    assert kinds["DestinationRule"]["spec"]["host"] == route["host"]
+    assert kinds["VirtualService"]["spec"]["gateways"] == [kinds["Gateway"]["metadata"]["name"]]
+
+
+def test_autoscaling_and_disruption_budget(kinds):
+    hpa = kinds["HorizontalPodAutoscaler"]["spec"]
+    assert hpa["scaleTargetRef"]["name"] == kinds["Deployment"]["metadata"]["name"]
+    assert hpa["minReplicas"] == kinds["Deployment"]["spec"]["replicas"] == 2
+    assert hpa["maxReplicas"] > hpa["minReplicas"]
+    pdb = kinds["PodDisruptionBudget"]["spec"]
+    assert 0 < pdb["minAvailable"] < hpa["minReplicas"]   # a drain can always proceed
+    assert kinds["Deployment"]["spec"]["strategy"]["rollingUpdate"]["maxUnavailable"] == 0
+
+
+@pytest.mark.parametrize("overrides", [{}, {"max_replicas": 6, "gunicorn": {"workers": 3},
+                                            "settings": {"DB_POOL_MAX_SIZE": 4,
+                                                         "DB_POOL_MAX_WAITING": 10}}])
+def test_mesh_limits_follow_the_pool_settings(overrides):
+    values = merge_values(overrides)
+    pool = by_kind(shop_objects(values))["DestinationRule"]["spec"]["trafficPolicy"]["connectionPool"]
+    settings = Settings.from_env({k: str(v) for k, v in values["settings"].items()})
+    processes = values["max_replicas"] * values["gunicorn"]["workers"]
+    assert pool["tcp"]["maxConnections"] == processes * settings.pool_max_size
+    assert pool["http"]["http2MaxRequests"] == processes * settings.pool_max_size
+    assert pool["http"]["http1MaxPendingRequests"] == processes * settings.pool_max_waiting
+    if overrides:
+        assert pool["tcp"]["maxConnections"] == 6 * 3 * 4
+
+
+def test_timeouts_let_the_app_answer_first_and_retries_stay_safe(kinds):
+    s = Settings()
+    http = kinds["VirtualService"]["spec"]["http"][0]
+    timeout = int(http["timeout"].rstrip("s"))
+    assert timeout > s.pool_timeout + s.statement_timeout_ms / 1000
+    assert timeout == mesh.request_timeout_seconds(default_values())
+    # no 5xx/reset retries: a POST that reached the app must not be replayed
+    assert set(http["retries"]["retryOn"].split(",")) == {"connect-failure", "refused-stream"}
+    outlier = kinds["DestinationRule"]["spec"]["trafficPolicy"]["outlierDetection"]
+    assert outlier["maxEjectionPercent"] <= 50
+
+
+# --- rendering -----------------------------------------------------------------------------
+
+def test_render_cli_merges_a_values_file(tmp_path, capsys):
+    values = tmp_path / "values.yml"
+    values.write_text("replicas: 3\nsettings:\n  DB_POOL_MAX_SIZE: 5\n")
+    assert render_main(["--values", str(values)]) == 0
+    out = capsys.readouterr().out
+    assert "&id" not in out and "*id" not in out          # no YAML aliases for kubectl
+    docs = list(yaml.safe_load_all(out))
+    assert docs == shop_objects(merge_values({"replicas": 3,
+                                              "settings": {"DB_POOL_MAX_SIZE": 5}}))
+    assert by_kind(docs)["Deployment"]["spec"]["replicas"] == 3
+    assert by_kind(docs)["Deployment"]["spec"]["template"]["spec"]["containers"][0]["image"] == \
+        default_values()["image"]
+
+
+def test_render_module_runs_as_documented():
+    run = subprocess.run(["python", "-m", "k8s.render"], capture_output=True, text=True,
+                         cwd=REPO, timeout=60, check=True)
+    assert list(yaml.safe_load_all(run.stdout)) == shop_objects(default_values())
