@@ -2,8 +2,11 @@
 // the count in the header, and placing the order that checkout then pays.
 import { api, session } from './api.js';
 import {
-  announce, flash, formatPrice, go, h, showError, visuallyHidden, whileBusy,
+  announce, clearFieldErrors, flash, formatPrice, go, h, showError, showFieldErrors, visuallyHidden, whileBusy,
 } from './ui.js';
+
+// An error about a form's own fields (e.g. "only 12 in stock" on quantity) shows on the field.
+const showErrorIn = (form, error) => (form ? showFieldErrors(form, error) : showError(error));
 
 const itemCount = (cart) => cart.items.reduce((sum, item) => sum + Number(item.quantity), 0);
 
@@ -22,7 +25,7 @@ export async function refreshCartCount(cart) {
   badge.replaceChildren(String(count), visuallyHidden(count === 1 ? ' item' : ' items'));
 }
 
-export async function addToCart(product, quantity, button) {
+export async function addToCart(product, quantity, button, form = null) {
   if (!session.signedIn) {
     flash(`Log in or register to add ${product.name} to your cart.`);
     go(`#/login?next=${encodeURIComponent(window.location.hash || '#/')}`);
@@ -30,10 +33,11 @@ export async function addToCart(product, quantity, button) {
   }
   try {
     await whileBusy(button, () => api.addToCart(Number(product.id), quantity));
+    if (form) clearFieldErrors(form);
     announce(`Added ${quantity} × ${product.name} to your cart.`);
     await refreshCartCount();
   } catch (error) {
-    showError(error);
+    showErrorIn(form, error);
   }
 }
 
@@ -47,7 +51,7 @@ export async function cartView(screen) {
 
 // Redraws the cart in place after a change, keeping keyboard focus on the same control
 // (or on the heading when that control is gone, e.g. after removing its line).
-async function changeCart(contents, button, change, message) {
+async function changeCart(contents, button, change, message, form = null) {
   const focusedId = document.activeElement && document.activeElement.id;
   try {
     await whileBusy(button, change);
@@ -58,7 +62,7 @@ async function changeCart(contents, button, change, message) {
     const target = (focusedId && document.getElementById(focusedId)) || document.querySelector('#view h1');
     target.focus();
   } catch (error) {
-    showError(error);
+    showErrorIn(form, error);
   }
 }
 
@@ -85,7 +89,7 @@ function drawCart(contents, cart) {
 function cartLine(contents, item) {
   const id = item.product_id;
   const quantity = h('input', {
-    id: `quantity-${id}`, name: 'quantity', type: 'number', min: 1, step: 1,
+    id: `quantity-${id}`, name: 'quantity', type: 'number', min: 1, max: item.stock, step: 1,
     inputmode: 'numeric', required: true, value: item.quantity,
   });
   const update = h('button', { type: 'submit', class: 'secondary' }, 'Update', visuallyHidden(` ${item.name}`));
@@ -95,7 +99,7 @@ function cartLine(contents, item) {
     event.preventDefault();
     const value = Number(quantity.value);
     changeCart(contents, update, () => api.setQuantity(id, value),
-      `${item.name}: quantity set to ${value}.`);
+      `${item.name}: quantity set to ${value}.`, form);
   });
   const remove = h('button', { type: 'button', class: 'secondary', id: `remove-${id}` },
     'Remove', visuallyHidden(` ${item.name}`));

@@ -35,9 +35,10 @@ export async function payView(screen, { id }) {
     h('h2', { id: 'payment-heading' }, 'Payment'),
     h('p', { class: 'muted' }, 'Preparing the payment form…'));
   const outcome = h('div', { class: 'payment-outcome', id: 'payment-outcome' });
-  screen.render(title, h('h1', {}, title), orderSummary(order), method, outcome);
+  const summary = orderSummary(order);
+  screen.render(title, h('h1', {}, title), summary, method, outcome);
 
-  const payment = { screen, order, outcome };
+  const payment = { screen, order, summary, method, outcome };
   let stripeProblem = '';
   if (REAL_PUBLISHABLE_KEY.test(config.publishable_key || '')) {
     try {
@@ -119,7 +120,7 @@ function testModeForm(payment, method, stripeProblem) {
 }
 
 // Polls the order (bounded) until the webhook has marked it paid or failed.
-async function waitUntilPaid({ screen, order, outcome }) {
+async function waitUntilPaid({ screen, order, summary, method, outcome }) {
   const show = (status, ...message) => {
     outcome.replaceChildren(h('p', {}, statusBadge(status), ' ', ...message));
   };
@@ -137,6 +138,8 @@ async function waitUntilPaid({ screen, order, outcome }) {
     }
     if (!screen.current) return;
     if (latest.status === 'paid') {
+      summary.replaceWith(orderSummary(latest));
+      method.remove();  // nothing left to pay
       const heading = h('h2', { tabindex: '-1' }, 'Payment received');
       outcome.replaceChildren(heading,
         h('p', {}, statusBadge('paid'), ` Thank you! Order #${order.id} is paid.`),

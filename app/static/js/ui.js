@@ -15,9 +15,12 @@ export function h(tag, attributes = {}, ...children) {
     if (name.startsWith('on')) element.addEventListener(name.slice(2).toLowerCase(), value);
     else element.setAttribute(name, value === true ? '' : String(value));
   }
-  element.append(...children.flat(Infinity).filter((c) => c !== null && c !== undefined && c !== false));
+  element.append(...present(children));
   return element;
 }
+
+// DOM append() would write null as the text "null": drop absent children first.
+const present = (nodes) => nodes.flat(Infinity).filter((n) => n !== null && n !== undefined && n !== false);
 
 // A screen is one navigation. When the user navigates again before a slow request returns,
 // the old screen's render() does nothing, so answers never land on the wrong page.
@@ -33,7 +36,7 @@ export function newScreen() {
     render(title, ...nodes) {
       if (id !== currentScreen) return;
       document.title = `${title} · Shoplab`;
-      view().replaceChildren(...nodes.flat());
+      view().replaceChildren(...present(nodes));
       view().removeAttribute('aria-busy');
       // Move focus to the new heading so keyboard and screen-reader users start at the
       // new content; on the first page load focus stays at the top of the document.
@@ -69,21 +72,21 @@ export function clearMessages() {
 }
 
 // Shows an ApiError (or any error) in the alert region: the API's message, then the
-// per-field details it gave, if any.
-export function showError(error) {
+// per-field details it gave, if any, named by the label of that field in `scope`.
+export function showError(error, scope = document) {
   statusRegion().replaceChildren();
   const details = (error.details || []).filter((d) => d && d.message);
-  alertRegion().replaceChildren(
+  alertRegion().replaceChildren(...present([
     h('p', {}, error.message || 'Something went wrong. Please try again.'),
-    details.length ? h('ul', {}, details.map((d) => h('li', {}, d.field ? `${fieldLabel(d.field)}: ${d.message}` : d.message))) : null,
-  );
+    details.length ? h('ul', {}, details.map((d) => h('li', {}, d.field ? `${fieldLabel(d.field, scope)}: ${d.message}` : d.message))) : null,
+  ]));
 }
 
-function fieldLabel(field) {
+function fieldLabel(field, scope) {
   const name = String(field).split('.').pop();
-  const input = document.querySelector(`[name="${CSS.escape(name)}"]`);
+  const input = scope.querySelector(`[name="${CSS.escape(name)}"]`);
   const label = input && input.labels && input.labels[0];
-  return label ? label.textContent.replace(/\s*\(.*\)$/, '').trim() : name.replace(/_/g, ' ');
+  return label ? label.textContent.trim() : name.replace(/_/g, ' ');
 }
 
 // Marks the form fields named in error.details (or by fieldForCode[error.code]) as invalid,
@@ -105,7 +108,7 @@ export function showFieldErrors(form, error, fieldForCode = {}) {
       [input.getAttribute('aria-describedby'), note.id].filter(Boolean).join(' '));
     first = first || input;
   }
-  showError(error);
+  showError(error, form);
   if (first) first.focus();
 }
 

@@ -134,7 +134,7 @@ export async function productView(screen, { id }) {
     button);
   form.addEventListener('submit', (event) => {
     event.preventDefault();
-    addToCart(product, Number(quantity.value), button);
+    addToCart(product, Number(quantity.value), button, form);
   });
 
   screen.render(product.name,

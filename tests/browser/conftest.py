@@ -1,0 +1,93 @@
+"""Fixtures for the storefront's end-to-end test in Debian's headless Chromium.
+
+The shop is the real stack of `make run`, built by the same module (tools/devstack.py: nginx
+serving app/static/ and proxying /api to gunicorn, pgbouncer in front of Postgres, Redis, the
+fake Stripe that sends webhooks), seeded with the 50 reference products, on free loopback
+ports of its own so it never collides with a `make run` someone has up; it is stopped at the
+end. SHOP_URL=http://... tests a shop that is already running instead (e.g. a lab stage).
+Screenshots, the browser's log and the stack's logs go to .state/browser/.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+from selenium import webdriver
+
+from shop_page import ShopPage  # tests/browser is on sys.path (no __init__.py: rootdir import)
+
+REPO = Path(__file__).resolve().parents[2]
+OUT_DIR = REPO / ".state" / "browser"
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+DESKTOP = (1280, 900)
+
+
+@pytest.fixture(scope="session")
+def out_dir():
+    if (OUT_DIR / "stack" / "pids").is_dir():  # left running by an interrupted run
+        sys.path.insert(0, str(REPO / "tools"))
+        from devstack import Stack
+        Stack(OUT_DIR / "stack", {}).down()
+    shutil.rmtree(OUT_DIR, ignore_errors=True)
+    OUT_DIR.mkdir(parents=True)
+    yield OUT_DIR
+    print(f"\nbrowser screenshots and logs: {OUT_DIR}")
+
+
+@pytest.fixture(scope="session")
+def shop_url(out_dir):
+    """The storefront's URL, with the whole stack running behind it."""
+    if os.environ.get("SHOP_URL"):
+        yield os.environ["SHOP_URL"].rstrip("/")
+        return
+    sys.path.insert(0, str(REPO / "tools"))
+    from devstack import Stack, free_ports
+
+    stack = Stack(out_dir / "stack", free_ports(), workers=2, threads=4)
+    stack.up(products=50)  # stops what it started if it fails half-way
+    try:
+        yield stack.shop_url
+    finally:
+        stack.down()
+
+
+def chromium(profile: str, window=DESKTOP, phone=None) -> webdriver.Chrome:
+    """Headless Chromium; `phone=(w, h)` emulates a phone's screen (viewport, touch, and the
+    page's viewport meta tag), since a headless window cannot be narrower than 500 px."""
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--disable-background-networking", "--disable-component-update",
+                "--disable-sync", "--no-first-run", "--hide-scrollbars",
+                f"--user-data-dir={profile}", f"--window-size={window[0]},{window[1]}"):
+        options.add_argument(arg)
+    if phone:
+        options.add_experimental_option("mobileEmulation", {
+            "deviceMetrics": {"width": phone[0], "height": phone[1], "pixelRatio": 1}})
+    # console messages, plus DevTools network events to catch every failed request
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
+    service = webdriver.ChromeService(executable_path=CHROMEDRIVER)
+    return webdriver.Chrome(options=options, service=service)
+
+
+@pytest.fixture
+def open_shop(shop_url, out_dir):
+    """open_shop(phone=None|(w, h)) -> a ShopPage in a fresh Chromium profile, closed after
+    the test."""
+    drivers = []
+
+    def _open(phone=None) -> ShopPage:
+        profile = tempfile.mkdtemp(prefix="shoplab-chromium-")
+        driver = chromium(profile, phone=phone)
+        drivers.append((driver, profile))
+        return ShopPage(driver, shop_url, out_dir)
+
+    yield _open
+    for driver, profile in drivers:
+        driver.quit()
+        shutil.rmtree(profile, ignore_errors=True)
