@@ -10,18 +10,21 @@ import falcon
 from app.settings import Settings
 
 __all__ = ["create_app", "Settings"]
+# path ids are BIGINTs: anything else is a 404 before it reaches the database
+ID = "int(min=1, max=9223372036854775807)"
 
 
 class ShopApp(falcon.App):
-    """A Falcon app that can release its pool (gunicorn's worker_exit calls ``close``)."""
+    """The Falcon app and its database; gunicorn's worker_exit calls ``close``."""
 
-    def __init__(self, *args, close=None, **kwargs):
+    def __init__(self, *args, db=None, **kwargs):
         super().__init__(*args, **kwargs)
-        self._close = close
+        self.db = db
 
     def close(self) -> None:
-        if self._close is not None:
-            self._close()
+        """Close the pool this app opened (a pool passed in stays the caller's)."""
+        if self.db is not None:
+            self.db.close()
 
 
 def create_app(settings: Settings, *, pool=None, redis=None, stripe=None) -> ShopApp:
@@ -37,7 +40,7 @@ def create_app(settings: Settings, *, pool=None, redis=None, stripe=None) -> Sho
     stats = metrics.Metrics(db, settings.metrics_dir)
 
     app = ShopApp(
-        close=db.close,
+        db=db,
         cors_enable=True,  # the reference allowed any origin; preflight needs no token
         middleware=[accesslog.AccessLog(stats), ratelimit.ClientRateLimit(settings, redis),
                     auth.AuthMiddleware(settings), ratelimit.UserRateLimit(settings, redis)])
@@ -57,16 +60,16 @@ def create_app(settings: Settings, *, pool=None, redis=None, stripe=None) -> Sho
 
     app.add_route("/api/products", products.ProductList(settings, db))
     app.add_route("/api/products/search", products.ProductSearch(db))
-    app.add_route("/api/products/{product_id:int(min=1)}", products.ProductDetail(db))
+    app.add_route(f"/api/products/{{product_id:{ID}}}", products.ProductDetail(db))
     app.add_route("/api/categories", products.Categories(settings, db))
 
     carts = cart.CartStore(settings, redis)
     app.add_route("/api/cart", cart.Cart(settings, db, carts))
     app.add_route("/api/cart/clear", cart.CartClear(carts))
-    app.add_route("/api/cart/{product_id:int(min=1)}", cart.CartLine(settings, db, carts))
+    app.add_route(f"/api/cart/{{product_id:{ID}}}", cart.CartLine(settings, db, carts))
 
     app.add_route("/api/orders", orders.Orders(db, carts))
-    app.add_route("/api/orders/{order_id:int(min=1)}", orders.OrderDetail(db))
+    app.add_route(f"/api/orders/{{order_id:{ID}}}", orders.OrderDetail(db))
 
     pay = payments.Payments(settings, db, stripe)
     app.add_route("/api/payment/config", payments.Config(settings))
