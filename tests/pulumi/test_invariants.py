@@ -1,0 +1,108 @@
+"""What holds for every stage: firewall, IMDSv2, encryption, tags, secrets, outputs, config."""
+from pathlib import Path
+
+import pulumi
+import pytest
+
+from conftest import OPERATOR_SECRETS, STAGES, run_stack
+from records import ingress, is_secret, plain_strings, taggable
+
+ADMIN_PORTS = (22, 5432, 6379, 6443)
+README = Path(__file__).resolve().parents[2] / "pulumi" / "README.md"
+EXPECTED_OUTPUTS = {
+    "stage1": {"host_public_ip", "host_private_ip", "ssh_user", "url"},
+    "stage2": {"alb_dns_name", "url", "app_public_ips", "app_private_ips", "app_port",
+               "ssh_user"},
+    "stage3": {"alb_dns_name", "url", "repository_url", "cluster_name", "service_name"},
+    "stage4": {"k3s_public_ip", "k3s_private_ip", "ssh_user", "namespace", "node_port", "url"},
+}
+DATA_OUTPUTS = {"db_address", "db_port", "db_name", "db_user", "db_password", "database_url",
+                "redis_address", "redis_port", "redis_url"}
+SECRET_OUTPUTS = {"db_password", "database_url"}
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_no_admin_port_open_to_the_internet(stacks, stage):
+    for sg in stacks[stage].mocks.of_type("aws:ec2/securityGroup:SecurityGroup"):
+        for rule in ingress(sg):
+            world = {"0.0.0.0/0", "::/0"} & set(rule.get("cidrBlocks") or [])
+            covered = [p for p in ADMIN_PORTS if rule["fromPort"] <= p <= rule["toPort"]]
+            assert not (world and covered), (sg.name, rule)
+            assert rule["protocol"] != "-1", (sg.name, rule)
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_hosts_require_imdsv2_and_encrypt_their_root(stacks, stage):
+    for host in stacks[stage].mocks.of_type("aws:ec2/instance:Instance"):
+        assert host.inputs["metadataOptions"]["httpTokens"] == "required"
+        assert host.inputs["rootBlockDevice"]["encrypted"] is True
+
+
+@pytest.mark.parametrize("stage", ("stage2", "stage3", "stage4"))
+def test_database_private_and_encrypted(stacks, stage):
+    [db] = stacks[stage].mocks.of_type("aws:rds/instance:Instance")
+    assert db.inputs["publiclyAccessible"] is False and db.inputs["storageEncrypted"] is True
+    assert is_secret(db.inputs["password"])
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_every_taggable_resource_is_tagged(stacks, stage):
+    tagged = 0
+    for r in stacks[stage].mocks.custom():
+        if taggable(r.typ):
+            tags = r.inputs.get("tags") or {}
+            assert {k: tags.get(k) for k in ("Project", "Stage", "ManagedBy")} == \
+                {"Project": "shoplab", "Stage": stage, "ManagedBy": "pulumi"}, r.name
+            tagged += 1
+    assert tagged >= 4
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_outputs_present_and_documented(stacks, stage):
+    run = stacks[stage]
+    expected = EXPECTED_OUTPUTS[stage] | (DATA_OUTPUTS if stage != "stage1" else set())
+    assert set(run.outputs) == expected
+    assert all(value not in (None, "", []) for value in run.outputs.values())
+    readme = README.read_text()
+    assert all(f"`{name}`" in readme for name in expected)
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_secrets_stay_secret(stacks, stage):
+    run = stacks[stage]
+    assert run.secret_outputs == (SECRET_OUTPUTS if stage != "stage1" else set())
+    passwords = [r.name for r in run.mocks.of_type("random:index/randomPassword:RandomPassword")]
+    secret_values = set(OPERATOR_SECRETS.values()) | {f"generated{len(n)}x" * 3 for n in passwords}
+    for r in run.mocks.custom():
+        for text in plain_strings(r.inputs):
+            leaked = [s for s in secret_values if s in text]
+            assert not leaked, (r.name, text[:80])
+
+
+@pytest.mark.parametrize("stage,key", [("stage1", "adminCidrs"), ("stage1", "sshPublicKey"),
+                                       ("stage2", "adminCidrs"), ("stage3", "stripeSecretKey"),
+                                       ("stage3", "stripeWebhookSecret"),
+                                       ("stage4", "sshPublicKey")])
+def test_missing_required_config_fails_clearly(stage, key):
+    secrets = {k: v for k, v in OPERATOR_SECRETS.items() if k != f"shoplab:{key}"}
+    with pytest.raises(pulumi.ConfigMissingError, match=f"shoplab:{key}"):
+        run_stack(stage, drop=(f"shoplab:{key}",), secrets=secrets)
+
+
+@pytest.mark.parametrize("stage", ("stage1", "stage2", "stage4"))
+def test_admin_cidrs_may_not_be_the_internet(stage):
+    with pytest.raises(ValueError, match="never open to all"):
+        run_stack(stage, {"shoplab:adminCidrs": ["0.0.0.0/0"]})
+
+
+def test_stage_comes_from_the_stack_name_or_config():
+    run = run_stack("stage1", {"shoplab:stage": "stage1"})
+    assert len(run.mocks.of_type("aws:ec2/instance:Instance")) == 1
+    with pytest.raises(ValueError, match="stage 'stage9'"):
+        run_stack("stage1", {"shoplab:stage": "stage9"})
+
+
+def test_unknown_setting_name_is_an_error():
+    from shoplab_infra.knobs import Knobs
+    with pytest.raises(KeyError, match="instanceTyp: not a shoplab setting"):
+        Knobs({}.get).get("instanceTyp")
