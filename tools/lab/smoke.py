@@ -1,0 +1,108 @@
+#!/usr/bin/env python3
+"""Buy one product through the shop's front door: the lab's smoke test and the stage-2
+molecule scenario's purchase check. Standard library only, so it also runs inside the hosts.
+
+    python3 tools/lab/smoke.py http://127.0.0.1:8082 [--min-products 50] [--spread 20]
+
+Steps: storefront page, /readyz, product list, register, add to cart, order, payment intent,
+test-mode confirmation, then the order turns "paid" once the (fake) Stripe webhook arrives.
+Prints one JSON summary line; exit status 1 on the first failed step.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+import urllib.error
+import urllib.request
+import uuid
+
+PAID_WAIT_S = 30  # the webhook is asynchronous: how long the order may take to turn paid
+
+
+class Shop:
+    def __init__(self, base: str, run: str):
+        self.base, self.run, self.n, self.token = base.rstrip("/"), run, 0, None
+
+    def call(self, method: str, path: str, body=None, expect=(200,)):
+        self.n += 1
+        req = urllib.request.Request(self.base + path, method=method,
+                                     data=None if body is None else json.dumps(body).encode())
+        req.add_header("X-Request-ID", f"smoke-{self.run}-{self.n}")
+        if body is not None:
+            req.add_header("Content-Type", "application/json")
+        if self.token:
+            req.add_header("Authorization", f"Bearer {self.token}")
+        try:
+            with urllib.request.urlopen(req, timeout=15) as resp:
+                status, raw = resp.status, resp.read()
+        except urllib.error.HTTPError as err:
+            status, raw = err.code, err.read()
+        if status not in expect:
+            raise AssertionError(f"{method} {path}: HTTP {status} {raw[:300]!r}")
+        if path.startswith(("/api/", "/readyz")):
+            return json.loads(raw)
+        return raw.decode(errors="replace")
+
+
+def buy(base: str, min_products: int, spread: int) -> dict:
+    shop, steps, t0 = Shop(base, uuid.uuid4().hex[:8]), {}, time.monotonic()
+
+    def step(name, fn):
+        start = time.monotonic()
+        result = fn()
+        steps[name] = round((time.monotonic() - start) * 1000, 1)
+        return result
+
+    page = step("storefront", lambda: shop.call("GET", "/"))
+    assert "<html" in page.lower(), "storefront: no HTML page at /"
+    step("readyz", lambda: shop.call("GET", "/readyz"))
+    listing = step("products", lambda: shop.call("GET", "/api/products?per_page=5"))["data"]
+    total = listing["pagination"]["total"]
+    assert total >= min_products, f"catalogue has {total} products, expected >= {min_products}"
+    product = next(p for p in listing["products"] if p["stock"] > 0)
+    email = f"smoke-{shop.run}@shoplab.test"
+    reg = step("register", lambda: shop.call(
+        "POST", "/api/auth/register", {"email": email, "password": "smoke-password-1",
+                                       "first_name": "Smoke", "last_name": "Test"}, (201,)))
+    shop.token = reg["data"]["token"]
+    step("add_to_cart", lambda: shop.call("POST", "/api/cart",
+                                          {"product_id": product["id"], "quantity": 1}))
+    cart = step("cart", lambda: shop.call("GET", "/api/cart"))["data"]
+    assert len(cart["items"]) == 1, cart
+    order = step("order", lambda: shop.call("POST", "/api/orders", None, (200, 201)))["data"]
+    step("create_intent", lambda: shop.call("POST", "/api/payment/create-intent",
+                                            {"order_id": order["id"]}))
+    step("confirm_test", lambda: shop.call("POST", "/api/payment/confirm-test",
+                                           {"order_id": order["id"]}))
+    deadline, status = time.monotonic() + PAID_WAIT_S, None
+    while time.monotonic() < deadline:
+        status = shop.call("GET", f"/api/orders/{order['id']}")["data"]["status"]
+        if status == "paid":
+            break
+        time.sleep(0.5)
+    assert status == "paid", f"order {order['id']} still {status!r} after {PAID_WAIT_S}s"
+    for _ in range(spread):  # more requests, so a load balancer shows its spread in the logs
+        shop.call("GET", "/api/products?per_page=1")
+    return {"ok": True, "base": base, "products": total, "order_id": order["id"],
+            "order_total": order["total"], "status": status, "run": shop.run,
+            "steps_ms": steps, "total_s": round(time.monotonic() - t0, 2)}
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("base_url")
+    p.add_argument("--min-products", type=int, default=1)
+    p.add_argument("--spread", type=int, default=0, help="extra product-list requests")
+    args = p.parse_args(argv)
+    try:
+        print(json.dumps(buy(args.base_url, args.min_products, args.spread)))
+    except (AssertionError, OSError, KeyError, StopIteration, ValueError) as exc:
+        print(json.dumps({"ok": False, "base": args.base_url, "error": str(exc)}))
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
