@@ -238,3 +238,13 @@ def test_phone_screen_has_no_sideways_scroll(shop_url, open_shop):
     ActionChains(page.driver).send_keys(Keys.ENTER).perform()
     assert page.focused().get_attribute("id") == "main"
     page.assert_clean()
+
+    # an expired or forged token: the API says 401, the page forgets it and asks to log in
+    page.driver.execute_script("sessionStorage.setItem('shoplab.token', 'not.a.token');")
+    page.open("#/cart")
+    page.wait_heading("Log in")
+    page.wait_status("log in")
+    nav = page.driver.find_element(By.CSS_SELECTOR, "nav[aria-label=Main]")
+    assert page.link("Log in", within=nav).is_displayed()  # the header shows signed out
+    assert page.driver.execute_script("return sessionStorage.getItem('shoplab.token')") is None
+    page.assert_clean(expected=(("/api/cart", 401),))

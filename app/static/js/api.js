@@ -82,7 +82,7 @@ export const api = {
   clearCart: () => request('DELETE', '/cart/clear'),
 
   placeOrder: () => request('POST', '/orders'),
-  orders: () => request('GET', '/orders'),
+  orders: ({ page, perPage }) => request('GET', '/orders', { query: { page, per_page: perPage } }),
   order: (id) => request('GET', `/orders/${id}`),
 
   paymentConfig: () => request('GET', '/payment/config'),

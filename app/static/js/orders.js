@@ -2,21 +2,30 @@
 import { api } from './api.js';
 import { formatDate, formatPrice, h, statusBadge } from './ui.js';
 
+const PER_PAGE = 20;
+
 // Paid orders are done; a pending one whose payment has not succeeded can still be paid.
 export const payable = (order) => order.status === 'pending' && order.payment_status !== 'succeeded';
 
-export async function ordersView(screen) {
-  const orders = await api.orders();
+export async function ordersView(screen, params, query) {
+  const page = Math.max(1, Number.parseInt(query.get('page'), 10) || 1);
+  const orders = await api.orders({ page, perPage: PER_PAGE });
+  // The API gives no total: a full page means there may be older orders.
+  const pager = h('nav', { class: 'pager', 'aria-label': 'Pages' },
+    page > 1 ? h('a', { href: `#/orders?page=${page - 1}`, rel: 'prev', class: 'button secondary' }, 'Newer orders') : null,
+    orders.length === PER_PAGE ? h('a', { href: `#/orders?page=${page + 1}`, rel: 'next', class: 'button secondary' }, 'Older orders') : null);
   screen.render('Your orders',
     h('h1', {}, 'Your orders'),
     orders.length
-      ? h('ol', { class: 'order-list', reversed: true },
+      ? h('ul', { class: 'order-list' },
         orders.map((order) => h('li', { class: 'order-row' },
           h('a', { href: `#/orders/${order.id}` }, `Order #${order.id}`),
           h('span', { class: 'muted' }, formatDate(order.created_at)),
           statusBadge(order.status),
           h('strong', {}, formatPrice(order.total)))))
-      : [h('p', {}, 'You have no orders yet.'), h('p', {}, h('a', { href: '#/' }, 'Browse the catalogue'))]);
+      : [h('p', {}, page > 1 ? 'No older orders.' : 'You have no orders yet.'),
+        h('p', {}, h('a', { href: '#/' }, 'Browse the catalogue'))],
+    pager.childElementCount ? pager : null);
 }
 
 // The facts and lines of an order, shared by the order page and the payment page.
