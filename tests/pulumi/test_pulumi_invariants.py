@@ -4,8 +4,8 @@ from pathlib import Path
 import pulumi
 import pytest
 
-from conftest import OPERATOR_SECRETS, STAGES, run_stack
-from records import ingress, is_secret, plain_strings, taggable
+from stack_harness import OPERATOR_SECRETS, STAGES, run_stack
+from mock_records import ingress, is_secret, plain_strings, taggable
 
 ADMIN_PORTS = (22, 5432, 6379, 6443)
 README = Path(__file__).resolve().parents[2] / "pulumi" / "README.md"

@@ -1,6 +1,6 @@
 """Stage 1: one EC2 host with an Elastic IP, reachable for Ansible, in the default VPC."""
-from conftest import OPERATOR_CONFIG, run_stack
-from records import ports_open_to
+from stack_harness import OPERATOR_CONFIG, run_stack
+from mock_records import ports_open_to
 
 
 def test_one_host_with_an_elastic_ip_and_nothing_else(stacks):

@@ -5,7 +5,7 @@ import json
 import pytest
 from pulumi_policy import PolicyResourceOptions, ResourceValidationArgs
 
-from conftest import STAGES
+from stack_harness import STAGES
 from shoplab_policies import POLICIES
 
 BY_NAME = {p.name: p for p in POLICIES}

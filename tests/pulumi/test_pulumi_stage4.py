@@ -4,10 +4,10 @@ import kubernetes_validate
 import pulumi
 import pytest
 
-from conftest import OPERATOR_SECRETS, run_stack
+from stack_harness import OPERATOR_SECRETS, run_stack
 from k8s.app_env import SECRET_SETTINGS
 from k8s.manifests import shop_objects
-from records import is_secret, ports_open_to
+from mock_records import is_secret, ports_open_to
 from shoplab_infra import knobs, stages
 
 PROVIDER = "pulumi:providers:kubernetes"

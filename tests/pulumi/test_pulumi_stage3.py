@@ -5,9 +5,9 @@ import json
 import pytest
 
 from app.settings import Settings
-from conftest import run_stack
+from stack_harness import run_stack
 from k8s.app_env import SECRET_SETTINGS
-from records import is_secret
+from mock_records import is_secret
 
 
 def _container(run):

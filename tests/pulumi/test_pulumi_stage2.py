@@ -1,8 +1,8 @@
 """Stage 2: ALB -> two app hosts -> RDS PostgreSQL and ElastiCache Redis in a new VPC."""
 import pytest
 
-from conftest import run_stack
-from records import ingress, ports_open_to
+from stack_harness import run_stack
+from mock_records import ingress, ports_open_to
 
 SG = "aws:ec2/securityGroup:SecurityGroup"
 
