@@ -107,6 +107,7 @@ def _data_tier(stage: str, k: Knobs, network: Network, client_group_ids: list):
 
 def _data_outputs(db: Database, cache: Cache, k: Knobs) -> dict:
     return {"db_address": db.address, "db_port": db.port, "db_name": k.get("dbName"),
+            "db_max_connections": k.int("dbMaxConnections"),
             "db_user": k.get("dbUser"), "db_password": db.password, "database_url": db.url,
             "redis_address": cache.address, "redis_port": cache.port, "redis_url": cache.url}
 

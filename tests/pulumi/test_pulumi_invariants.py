@@ -1,4 +1,5 @@
 """What holds for every stage: firewall, IMDSv2, encryption, tags, secrets, outputs, config."""
+import importlib.util
 from pathlib import Path
 
 import pulumi
@@ -8,7 +9,9 @@ from stack_harness import OPERATOR_SECRETS, STAGES, run_stack
 from mock_records import ingress, is_secret, plain_strings, taggable
 
 ADMIN_PORTS = (22, 5432, 6379, 6443)
-README = Path(__file__).resolve().parents[2] / "pulumi" / "README.md"
+ROOT = Path(__file__).resolve().parents[2]
+README = ROOT / "pulumi" / "README.md"
+INVENTORY = ROOT / "ansible" / "pulumi_inventory.py"
 EXPECTED_OUTPUTS = {
     "stage1": {"host_public_ip", "host_private_ip", "ssh_user", "url"},
     "stage2": {"alb_dns_name", "url", "app_public_ips", "app_private_ips", "app_port",
@@ -16,8 +19,8 @@ EXPECTED_OUTPUTS = {
     "stage3": {"alb_dns_name", "url", "repository_url", "cluster_name", "service_name"},
     "stage4": {"k3s_public_ip", "k3s_private_ip", "ssh_user", "namespace", "node_port", "url"},
 }
-DATA_OUTPUTS = {"db_address", "db_port", "db_name", "db_user", "db_password", "database_url",
-                "redis_address", "redis_port", "redis_url"}
+DATA_OUTPUTS = {"db_address", "db_port", "db_max_connections", "db_name", "db_user",
+                "db_password", "database_url", "redis_address", "redis_port", "redis_url"}
 SECRET_OUTPUTS = {"db_password", "database_url"}
 
 
@@ -106,3 +109,19 @@ def test_unknown_setting_name_is_an_error():
     from shoplab_infra.knobs import Knobs
     with pytest.raises(KeyError, match="instanceTyp: not a shoplab setting"):
         Knobs({}.get).get("instanceTyp")
+
+
+@pytest.mark.skipif(not INVENTORY.exists(), reason="no Ansible inventory over Pulumi outputs")
+@pytest.mark.parametrize("stage", ("stage1", "stage2"))
+def test_outputs_feed_the_ansible_inventory(stacks, stage):
+    """The contract with ansible/pulumi_inventory.py: it builds hosts from these outputs."""
+    spec = importlib.util.spec_from_file_location("shoplab_pulumi_inventory", INVENTORY)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    inv = module.inventory(stage, stacks[stage].outputs)
+    hosts = inv["_meta"]["hostvars"]
+    assert len(hosts) == (1 if stage == "stage1" else 2)
+    assert all(h["ansible_user"] == "ansible" and h["ansible_host"] for h in hosts.values())
+    if stage == "stage2":
+        assert inv["all"]["vars"]["pulumi_db_max_connections"] == 80
+        assert inv["all"]["vars"]["pulumi_app_port"] == 8000
