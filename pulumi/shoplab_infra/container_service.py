@@ -51,7 +51,9 @@ class ContainerService(pulumi.ComponentResource):
         overlap = set(args.environment) & set(args.secrets)
         if overlap:
             raise ValueError(f"{sorted(overlap)}: both plain environment and secret")
-        t = lambda suffix: tags(args.stage, f"{name}-{suffix}")   # noqa: E731
+
+        def t(suffix: str) -> dict:
+            return tags(args.stage, f"{name}-{suffix}")
         self.repository = aws.ecr.Repository(
             f"{name}-repo", image_tag_mutability="IMMUTABLE",
             image_scanning_configuration=aws.ecr.RepositoryImageScanningConfigurationArgs(
@@ -140,7 +142,8 @@ class ContainerService(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=args.depends_on,
                                         ignore_changes=["desiredCount"]))
         target = aws.appautoscaling.Target(
-            f"{name}-scaling", service_namespace="ecs", scalable_dimension="ecs:service:DesiredCount",
+            f"{name}-scaling", service_namespace="ecs",
+            scalable_dimension="ecs:service:DesiredCount",
             resource_id=pulumi.Output.format("service/{0}/{1}", self.cluster.name,
                                              self.service.name),
             min_capacity=args.min_count, max_capacity=args.max_count, tags=t("scaling"),

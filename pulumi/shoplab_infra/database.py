@@ -87,10 +87,11 @@ class Database(pulumi.ComponentResource):
             db_subnet_group_name=subnets.name, vpc_security_group_ids=[self.security_group.id],
             parameter_group_name=self.parameter_group.name,
             multi_az=args.multi_az, backup_retention_period=args.backup_retention_days,
+            # protected (production-like) databases keep a final snapshot; lab ones do not
             deletion_protection=args.deletion_protection,
             skip_final_snapshot=not args.deletion_protection,
-            final_snapshot_identifier=None if not args.deletion_protection
-            else f"shoplab-{args.stage}-final",
+            final_snapshot_identifier=(f"shoplab-{args.stage}-final"
+                                       if args.deletion_protection else None),
             auto_minor_version_upgrade=True, copy_tags_to_snapshot=True,
             tags=tags(args.stage, f"{name}-postgres"), opts=child)
         self.address = self.instance.address

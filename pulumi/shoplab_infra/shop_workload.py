@@ -24,7 +24,8 @@ _TYPED = {
     ("v1", "Secret"): kubernetes.core.v1.Secret,
     ("v1", "Service"): kubernetes.core.v1.Service,
     ("apps/v1", "Deployment"): kubernetes.apps.v1.Deployment,
-    ("autoscaling/v2", "HorizontalPodAutoscaler"): kubernetes.autoscaling.v2.HorizontalPodAutoscaler,
+    ("autoscaling/v2", "HorizontalPodAutoscaler"):
+        kubernetes.autoscaling.v2.HorizontalPodAutoscaler,
     ("policy/v1", "PodDisruptionBudget"): kubernetes.policy.v1.PodDisruptionBudget,
 }
 

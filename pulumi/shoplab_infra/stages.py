@@ -127,12 +127,12 @@ def _load_balancer(stage: str, k: Knobs, network: Network, target_type: str) -> 
 
 def stage1(k: Knobs, config: pulumi.Config) -> dict:
     """One host in the default VPC running everything (nginx, gunicorn, Postgres, Redis)."""
-    web = [k.list("webCidrs")]
+    web = k.list("webCidrs")
     hosts = AppHosts("app", AppHostsArgs(
         stage="stage1", host=_host(k, config, "instanceType", "rootVolumeGb"), count=1,
         subnet_ids=[None], admin_cidrs=_admin_cidrs(config), ssh_port=k.int("sshPort"),
-        open_ports=[(k.int("httpPort"), web[0], "http from the web"),
-                    (k.int("httpsPort"), web[0], "https from the web")],
+        open_ports=[(k.int("httpPort"), web, "http from the web"),
+                    (k.int("httpsPort"), web, "https from the web")],
         elastic_ip=True))
     return {"host_public_ip": hosts.public_ips[0], "host_private_ip": hosts.private_ips[0],
             "ssh_user": SSH_USER,
@@ -188,14 +188,13 @@ def stage3(k: Knobs, config: pulumi.Config) -> dict:
 
 
 def workload_values(k: Knobs) -> dict:
-    """k8s.manifests values for stage 4: the stack's app settings, then `workload` overrides."""
-    values = merge_values({"gunicorn": {"workers": k.int("gunicornWorkers"),
-                                        "threads": k.int("gunicornThreads")},
-                           "settings": app_settings(k)})
-    return merge_values({**values, **{key: v for key, v in k.get("workload").items()
-                                      if key != "settings"},
-                         "settings": {**values["settings"],
-                                      **k.get("workload").get("settings", {})}})
+    """k8s.manifests values for stage 4: the stack's gunicorn and app settings, then the
+    `workload` config's overrides (nested gunicorn/settings keys merged one by one)."""
+    workload = k.get("workload")
+    gunicorn = {"workers": k.int("gunicornWorkers"), "threads": k.int("gunicornThreads"),
+                **workload.get("gunicorn", {})}
+    settings = {**app_settings(k), **workload.get("settings", {})}
+    return merge_values({**workload, "gunicorn": gunicorn, "settings": settings})
 
 
 def stage4(k: Knobs, config: pulumi.Config) -> dict:

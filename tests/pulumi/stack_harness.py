@@ -54,8 +54,9 @@ class RecordingMocks(pulumi.runtime.Mocks):
                 "dnsName": f"{name}-123.us-east-1.elb.amazonaws.com",
                 "arnSuffix": f"app/{name}/50dc6c495c0c9188"},
             "aws:lb/targetGroup:TargetGroup": {"arnSuffix": f"targetgroup/{name}/73e2d6bc24d8a067"},
-            "aws:rds/instance:Instance": {"address": f"{name}.abc.us-east-1.rds.amazonaws.com",
-                                          "endpoint": f"{name}.abc.us-east-1.rds.amazonaws.com:5432"},
+            "aws:rds/instance:Instance": {
+                "address": f"{name}.abc.us-east-1.rds.amazonaws.com",
+                "endpoint": f"{name}.abc.us-east-1.rds.amazonaws.com:5432"},
             "aws:elasticache/replicationGroup:ReplicationGroup": {
                 "primaryEndpointAddress": f"master.{name}.abc.use1.cache.amazonaws.com"},
             "aws:ec2/instance:Instance": {"publicIp": "203.0.113.20", "privateIp": "10.20.0.10"},

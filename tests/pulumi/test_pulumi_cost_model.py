@@ -89,7 +89,8 @@ def test_command_prints_the_table():
                            "500000"], cwd=ROOT, capture_output=True, text=True, timeout=60,
                           env={"PYTHONPATH": f"{ROOT}:{ROOT / 'pulumi'}", "PATH": "/usr/bin"})
     assert done.returncode == 0, done.stderr
-    rows = [line.split() for line in done.stdout.splitlines() if line.split()[:1] in (["stage1"], ["stage2"], ["stage3"], ["stage4"])]
+    rows = [line.split() for line in done.stdout.splitlines()
+            if line.split()[:1] in (["stage1"], ["stage2"], ["stage3"], ["stage4"])]
     assert [r[0] for r in rows[:4]] == ["stage1", "stage2", "stage3", "stage4"]
     assert [r[3] for r in rows[:4]] == ["12.00", "85.00", "60.00", "110.00"]
     assert [r[4] for r in rows[:4]] == ["0.000024", "0.000170", "0.000120", "0.000220"]
