@@ -40,20 +40,51 @@ def out_dir():
 
 
 @pytest.fixture(scope="session")
-def shop_url(out_dir):
-    """The storefront's URL, with the whole stack running behind it."""
+def stack(out_dir):
+    """The devstack Stack this session started, or None when SHOP_URL names a running shop."""
     if os.environ.get("SHOP_URL"):
-        yield os.environ["SHOP_URL"].rstrip("/")
+        yield None
         return
     sys.path.insert(0, str(REPO / "tools"))
     from devstack import Stack, free_ports
 
-    stack = Stack(out_dir / "stack", free_ports(), workers=2, threads=4)
-    stack.up(products=50)  # stops what it started if it fails half-way
+    started = Stack(out_dir / "stack", free_ports(), workers=2, threads=4)
+    started.up(products=50)  # stops what it started if it fails half-way
     try:
-        yield stack.shop_url
+        yield started
     finally:
-        stack.down()
+        started.down()
+
+
+@pytest.fixture(scope="session")
+def shop_url(stack):
+    """The storefront's URL, with the whole stack running behind it."""
+    return stack.shop_url if stack else os.environ["SHOP_URL"].rstrip("/")
+
+
+# Shaped like a real Stripe key (so the page tries Stripe.js), but not one.
+REAL_LOOKING_KEY = "pk_test_" + "51ShoplabBrowserTest" + "0" * 80
+
+
+@pytest.fixture
+def real_looking_publishable_key(stack):
+    """The app restarted with a publishable key the page will try Stripe.js for; restored
+    afterwards. Needs the session's own stack (the app's settings come from its env)."""
+    if stack is None:
+        pytest.skip("needs the test's own stack (SHOP_URL is set)")
+
+    def restart_app():
+        stack.stop("app")
+        stack.start_app()
+        stack.wait_ready()
+
+    stack.app_env["STRIPE_PUBLISHABLE_KEY"] = REAL_LOOKING_KEY
+    restart_app()
+    try:
+        yield REAL_LOOKING_KEY
+    finally:
+        del stack.app_env["STRIPE_PUBLISHABLE_KEY"]
+        restart_app()
 
 
 def chromium(profile: str, window=DESKTOP, phone=None) -> webdriver.Chrome:

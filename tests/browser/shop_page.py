@@ -151,13 +151,14 @@ class ShopPage:
                 if status >= 400:
                     found.append(f"network: HTTP {status} {url}")
             elif event["method"] == "Network.loadingFailed" and not params.get("canceled"):
-                found.append(f"network: {params.get('errorText')} {url}")
+                reason = params.get("errorText") or f"blocked:{params.get('blockedReason')}"
+                found.append(f"network: {reason} {url}")
         self._log.flush()
         return found
 
-    def assert_clean(self, expected: tuple[tuple[str, int], ...] = ()) -> None:
-        """No console error and no failed request, except the `expected` (url part, status)
-        failures, each of which must have happened (the test provoked it on purpose)."""
+    def assert_clean(self, expected: tuple[tuple[str, object], ...] = ()) -> None:
+        """No console error and no failed request, except the `expected` (url part, status
+        or net error) failures, each of which must have happened (the test provoked it)."""
         found = self.problems()
         for fragment, status in expected:
             assert any(fragment in p and str(status) in p for p in found), \
@@ -165,6 +166,19 @@ class ShopPage:
         unexpected = [p for p in found
                       if not any(f in p and str(s) in p for f, s in expected)]
         assert not unexpected, "browser errors:\n" + "\n".join(unexpected)
+
+    def sign_in(self, token: str, email: str) -> None:
+        """Signs in as a shopper made through the API (the journey test does it by hand)."""
+        self.driver.execute_script(
+            "sessionStorage.setItem('shoplab.token', arguments[0]);"
+            "sessionStorage.setItem('shoplab.email', arguments[1]);", token, email)
+        self.driver.refresh()  # the header reads the session when the page loads
+        self.wait_until_shown()
+
+    def block(self, *url_patterns: str) -> None:
+        """Makes the browser fail these URLs at once, as if offline (no traffic leaves)."""
+        self.driver.execute_cdp_cmd("Network.enable", {})
+        self.driver.execute_cdp_cmd("Network.setBlockedURLs", {"urls": list(url_patterns)})
 
     def viewport_width(self) -> int:
         return self.driver.execute_script("return document.documentElement.clientWidth;")

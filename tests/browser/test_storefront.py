@@ -197,28 +197,35 @@ def test_shopper_registers_searches_fills_cart_and_pays(shop_url, open_shop):
     page.assert_clean()
 
 
+def api_shopper(shop_url: str, cart: dict[str, int]) -> tuple[str, dict]:
+    """A shopper registered through the API with `cart` ({product name: quantity}) filled:
+    (email, headers with its token)."""
+    email = f"shopper-{uuid.uuid4().hex[:10]}@example.com"
+    answer = requests.post(f"{shop_url}/api/auth/register",
+                           json={"email": email, "password": PASSWORD}, timeout=10)
+    assert answer.status_code == 201, answer.text
+    auth = {"Authorization": f"Bearer {answer.json()['data']['token']}"}
+    for name, quantity in cart.items():
+        added = requests.post(f"{shop_url}/api/cart", headers=auth, timeout=10, json={
+            "product_id": api_product(shop_url, name)["id"], "quantity": quantity})
+        assert added.status_code == 200, added.text
+    return email, auth
+
+
+def token(auth: dict) -> str:
+    return auth["Authorization"].removeprefix("Bearer ")
+
+
 def test_phone_screen_has_no_sideways_scroll(shop_url, open_shop):
     """At 390x844 (a phone) every page fits the width; the signed-in pages use a shopper
     made through the API, since the journey above already covers doing it by hand."""
-    email = f"phone-{uuid.uuid4().hex[:10]}@example.com"
-    answer = requests.post(f"{shop_url}/api/auth/register",
-                           json={"email": email, "password": PASSWORD}, timeout=10).json()
-    token = answer["data"]["token"]
-    auth = {"Authorization": f"Bearer {token}"}
-    for name, quantity in (("Samsung Galaxy S24 Ultra", 1), ("Champion Reverse Weave Hoodie", 3)):
-        product = api_product(shop_url, name)
-        added = requests.post(f"{shop_url}/api/cart", headers=auth, timeout=10,
-                              json={"product_id": product["id"], "quantity": quantity})
-        assert added.status_code == 200, added.text
-
+    email, auth = api_shopper(shop_url, {"Samsung Galaxy S24 Ultra": 1,
+                                         "Champion Reverse Weave Hoodie": 3})
     phone = api_product(shop_url, "Samsung Galaxy S24 Ultra")
 
     page = open_shop(phone=PHONE)
     page.open("#/")
-    page.driver.execute_script(
-        "sessionStorage.setItem('shoplab.token', arguments[0]);"
-        "sessionStorage.setItem('shoplab.email', arguments[1]);", token, email)
-    page.driver.refresh()  # the header reads the session when the page loads
+    page.sign_in(token(auth), email)
     page.wait_heading("Catalogue")
     pages = (("#/", "Catalogue", "phone-catalogue"),
              (f"#/products/{phone['id']}", phone["name"], "phone-product"),
@@ -248,3 +255,28 @@ def test_phone_screen_has_no_sideways_scroll(shop_url, open_shop):
     assert page.link("Log in", within=nav).is_displayed()  # the header shows signed out
     assert page.driver.execute_script("return sessionStorage.getItem('shoplab.token')") is None
     page.assert_clean(expected=(("/api/cart", 401),))
+
+
+def test_checkout_without_stripe_js_falls_back_to_test_mode(
+        shop_url, real_looking_publishable_key, open_shop):
+    """With a real-looking publishable key the page loads Stripe.js; when it cannot (the lab
+    has no internet; here the browser blocks js.stripe.com), it says so and offers the
+    test-mode payment instead, with no error besides the blocked script itself."""
+    config = requests.get(f"{shop_url}/api/payment/config", timeout=5).json()["data"]
+    assert config == {"publishable_key": real_looking_publishable_key, "test_mode": True}
+    email, auth = api_shopper(shop_url, {"Converse Chuck Taylor": 1})
+    order = requests.post(f"{shop_url}/api/orders", headers=auth, timeout=10).json()["data"]
+
+    page = open_shop()
+    page.block("*js.stripe.com*")
+    page.open("#/")
+    page.sign_in(token(auth), email)
+    page.open(f"#/orders/{order['id']}/pay")
+    page.wait_heading(f"Pay for order #{order['id']}")
+    note = page.wait(lambda: page.driver.find_element(By.CSS_SELECTOR, ".test-mode").text)
+    assert "Stripe’s card form could not be loaded, so the shop confirms" in note
+    page.shot("12-checkout-without-stripe-js")
+    page.click(page.button(f"Pay {money(order['total'])} with test card"))
+    page.wait(lambda: "Payment received" in page.driver.find_element(By.ID, "payment-outcome").text,
+              timeout=PAYMENT_WAIT, message="the order never became paid")
+    page.assert_clean(expected=(("js.stripe.com", "blocked"),))

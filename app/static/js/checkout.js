@@ -46,15 +46,15 @@ export async function payView(screen, { id }) {
       if (screen.current) stripeForm(payment, method, Stripe(config.publishable_key), intent);
       return;
     } catch {
-      stripeProblem = 'Stripe’s card form could not be loaded.';
+      stripeProblem = 'Stripe’s card form could not be loaded';
     }
   }
   if (!screen.current) return;
   if (config.test_mode) testModeForm(payment, method, stripeProblem);
   else {
     method.replaceChildren(h('h2', { id: 'payment-heading' }, 'Payment'),
-      h('p', {}, stripeProblem || 'Card payments are not available right now.',
-        ' Your order is saved: you can pay for it later from your order history.'));
+      h('p', {}, stripeProblem || 'Card payments are not available right now',
+        '. Your order is saved: you can pay for it later from your order history.'));
   }
 }
 
@@ -113,9 +113,8 @@ function testModeForm(payment, method, stripeProblem) {
     h('h2', { id: 'payment-heading' }, 'Payment'),
     h('div', { class: 'test-mode', role: 'note', 'aria-label': 'Test mode' },
       h('p', {}, h('strong', { class: 'badge test-badge' }, 'Test mode'), ' No real card is charged.'),
-      h('p', {}, stripeProblem ? `${stripeProblem} ` : '',
-        'This shop is connected to Stripe in test mode without Stripe’s card form, so the shop ',
-        'confirms the payment itself with Stripe’s test Visa card (4242 4242 4242 4242).')),
+      h('p', {}, stripeProblem || 'This shop runs Stripe in test mode without Stripe’s card form',
+        ', so the shop confirms the payment itself with Stripe’s test Visa card (4242 4242 4242 4242).')),
     button);
 }
 
