@@ -29,11 +29,10 @@ class Cache(pulumi.ComponentResource):
     def __init__(self, name: str, args: CacheArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("shoplab:aws:Cache", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        self.security_group = aws.ec2.SecurityGroup(
-            f"{name}-sg", description=f"shoplab {args.stage} redis", vpc_id=args.vpc_id,
-            ingress=[firewall.from_group(args.port, group, "redis from the app tier")
-                     for group in args.client_group_ids],
-            egress=[], tags=tags(args.stage, f"{name}-sg"), opts=child)
+        self.security_group = firewall.tier_group(
+            f"{name}-sg", stage=args.stage, vpc_id=args.vpc_id, port=args.port,
+            source_group_ids=args.client_group_ids, description="redis", outbound=False,
+            opts=child)
         subnets = aws.elasticache.SubnetGroup(f"{name}-subnets", subnet_ids=args.subnet_ids,
                                               tags=tags(args.stage, f"{name}-subnets"),
                                               opts=child)

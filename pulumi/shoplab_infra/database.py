@@ -48,11 +48,10 @@ class Database(pulumi.ComponentResource):
         else:
             password = args.password
         self.password = pulumi.Output.secret(password)
-        self.security_group = aws.ec2.SecurityGroup(
-            f"{name}-sg", description=f"shoplab {args.stage} postgres", vpc_id=args.vpc_id,
-            ingress=[firewall.from_group(args.port, group, "postgres from the app tier")
-                     for group in args.client_group_ids],
-            egress=[], tags=tags(args.stage, f"{name}-sg"), opts=child)
+        self.security_group = firewall.tier_group(
+            f"{name}-sg", stage=args.stage, vpc_id=args.vpc_id, port=args.port,
+            source_group_ids=args.client_group_ids, description="postgres", outbound=False,
+            opts=child)
         subnets = aws.rds.SubnetGroup(f"{name}-subnets", subnet_ids=args.subnet_ids,
                                       tags=tags(args.stage, f"{name}-subnets"), opts=child)
         parameters = {

@@ -27,13 +27,14 @@ ALL_EGRESS = [aws.ec2.SecurityGroupEgressArgs(protocol="-1", from_port=0, to_por
 
 
 def tier_group(name: str, *, stage: str, vpc_id: pulumi.Input[str], port: int,
-               source_group_id: pulumi.Input[str], description: str,
+               source_group_ids: list, description: str, outbound: bool = True,
                opts: pulumi.ResourceOptions | None = None) -> aws.ec2.SecurityGroup:
-    """A tier's group, open on `port` only to the tier in front (`source_group_id`).
+    """A tier's group, open on `port` only to the groups of the tier in front.
 
-    Made outside the component that uses it when the tiers behind must name it first
-    (stage 3: the data tier admits the tasks' group before the service exists)."""
+    The data tier has no outbound rule at all (it only answers). Stage 3 makes its tasks'
+    group with this outside ContainerService: the data tier must name it first."""
     return aws.ec2.SecurityGroup(
         name, description=f"shoplab {stage} {description}", vpc_id=vpc_id,
-        ingress=[from_group(port, source_group_id, "app from the load balancer")],
-        egress=ALL_EGRESS, tags=tags(stage, name), opts=opts)
+        ingress=[from_group(port, group, f"{description} from the tier in front")
+                 for group in source_group_ids],
+        egress=ALL_EGRESS if outbound else [], tags=tags(stage, name), opts=opts)

@@ -163,7 +163,7 @@ def stage3(k: Knobs, config: pulumi.Config) -> dict:
     lb = _load_balancer("stage3", k, network, "ip")
     tasks_group = firewall.tier_group("shop-tasks-sg", stage="stage3", vpc_id=network.vpc_id,
                                       port=k.int("appPort"),
-                                      source_group_id=lb.security_group_id,
+                                      source_group_ids=[lb.security_group_id],
                                       description="shop tasks")
     db, cache = _data_tier("stage3", k, network, [tasks_group.id])
     environment = app_config({"settings": app_settings(k)})
