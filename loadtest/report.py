@@ -60,7 +60,7 @@ def _median(values):
 
 def latest_bench(results: Path = RESULTS) -> tuple[dict, str] | tuple[None, None]:
     """The newest `make bench` result (bench ratios need a stack the bench starts itself)."""
-    runs = sorted(results.glob("bench-*/bench.json"))
+    runs = sorted(r for r in results.glob("bench-*/bench.json") if "-quick" not in r.parent.name)
     if not runs:
         return None, None
     return json.loads(runs[-1].read_text()), runs[-1].parent.name

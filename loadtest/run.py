@@ -42,7 +42,10 @@ def csv_ints(text: str) -> list[int]:
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--target", required=True, help="base URL of the deployed shop")
+    p.add_argument("--target", help="base URL of the deployed shop")
+    p.add_argument("--devstack", action="store_true",
+                   help="instead of --target: start a throwaway shop on loopback "
+                        "(loadtest/stacks.py, rate limits off) and measure that")
     p.add_argument("--stage", required=True, help="stage name for the report (1, 2, run, ...)")
     p.add_argument("--hosts", choices=["local", "podman", "none"], default="none",
                    help="where the hosts' CPU comes from: `make run` processes, the lab's "
@@ -73,6 +76,8 @@ def parse_args(argv=None):
                    help="short steps to check the pipeline (numbers are not a result)")
     p.add_argument("--out", default=str(RESULTS))
     args = p.parse_args(argv)
+    if not args.target and not args.devstack:
+        p.error("--target URL or --devstack is required")
     if args.quick:
         args.measure, args.settle, args.nothink_seconds, args.nothink_rounds = 10, 3, 5, 1
         args.search_steps = args.search_steps[:4]
@@ -157,9 +162,18 @@ def run_nothink(args, run_dir: Path, sampler: Sampler) -> None:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    if not args.devstack:
+        return measure(args)
+    from loadtest import stacks
+    with stacks.shop(f"run-{args.stage}") as stack:
+        args.target, args.hosts, args.state = stack.shop_url, "local", str(stack.state)
+        return measure(args)
+
+
+def measure(args) -> int:
     args.target = args.target.rstrip("/")
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
-    run_dir = Path(args.out) / f"{args.stage}-{stamp}"
+    run_dir = Path(args.out) / (f"{args.stage}-{stamp}" + ("-quick" if args.quick else ""))
     run_dir.mkdir(parents=True)
     wait_ready(args.target)
     meta = {"stage": args.stage, "target": args.target, "started": time.time(),
