@@ -250,7 +250,7 @@ def test_phone_screen_has_no_sideways_scroll(shop_url, open_shop):
     page.driver.execute_script("sessionStorage.setItem('shoplab.token', 'not.a.token');")
     page.open("#/cart")
     page.wait_heading("Log in")
-    page.wait_status("log in")
+    page.wait_status("Please log in")
     nav = page.driver.find_element(By.CSS_SELECTOR, "nav[aria-label=Main]")
     assert page.link("Log in", within=nav).is_displayed()  # the header shows signed out
     assert page.driver.execute_script("return sessionStorage.getItem('shoplab.token')") is None

@@ -54,7 +54,7 @@ async function route() {
   } catch (error) {
     if (!screen.current) return;
     if (error.status === 401) {
-      flash(`${error.message} Please log in again.`);
+      flash(`Your session has ended (${error.message}). Please log in again.`);
       go(`#/login?next=${encodeURIComponent(hash)}`, { replace: true });
       return;
     }

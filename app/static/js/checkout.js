@@ -63,16 +63,18 @@ function loadStripeJs() {
   if (window.Stripe) return Promise.resolve(window.Stripe);
   return new Promise((resolve, reject) => {
     const script = h('script', { src: STRIPE_JS, async: true });
-    const timer = setTimeout(() => reject(new Error('Stripe.js timed out')), STRIPE_LOAD_TIMEOUT_MS);
+    const fail = (why) => {
+      clearTimeout(timer);
+      script.remove();  // a later visit tries again with a fresh tag
+      reject(new Error(why));
+    };
+    const timer = setTimeout(() => fail('Stripe.js timed out'), STRIPE_LOAD_TIMEOUT_MS);
     script.addEventListener('load', () => {
       clearTimeout(timer);
       if (window.Stripe) resolve(window.Stripe);
-      else reject(new Error('Stripe.js loaded without Stripe'));
+      else fail('Stripe.js loaded without Stripe');
     });
-    script.addEventListener('error', () => {
-      clearTimeout(timer);
-      reject(new Error('Stripe.js did not load'));
-    });
+    script.addEventListener('error', () => fail('Stripe.js did not load'));
     document.head.append(script);
   });
 }

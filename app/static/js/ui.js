@@ -5,15 +5,15 @@ const view = () => document.getElementById('view');
 const statusRegion = () => document.getElementById('status');
 const alertRegion = () => document.getElementById('alert');
 
-// h('a', {href: '#/', class: 'x', onClick: fn}, 'text', child...) -> element.
+// h('a', {href: '#/', class: 'x'}, 'text', child...) -> element.
 // Attributes go through setAttribute (true -> present, false/null/undefined -> absent);
 // strings become text nodes, never HTML, so API data cannot inject markup.
 export function h(tag, attributes = {}, ...children) {
   const element = document.createElement(tag);
   for (const [name, value] of Object.entries(attributes)) {
-    if (value === undefined || value === null || value === false) continue;
-    if (name.startsWith('on')) element.addEventListener(name.slice(2).toLowerCase(), value);
-    else element.setAttribute(name, value === true ? '' : String(value));
+    if (value !== undefined && value !== null && value !== false) {
+      element.setAttribute(name, value === true ? '' : String(value));
+    }
   }
   element.append(...present(children));
   return element;
@@ -126,12 +126,15 @@ export function clearFieldErrors(form) {
 }
 
 // Runs an action with its button disabled, so a double click cannot send it twice.
+// Disabling drops keyboard focus to <body>: give it back if nothing else took it meanwhile.
 export async function whileBusy(button, action) {
+  const hadFocus = document.activeElement === button;
   button.disabled = true;
   try {
     return await action();
   } finally {
     button.disabled = false;
+    if (hadFocus && button.isConnected && document.activeElement === document.body) button.focus();
   }
 }
 

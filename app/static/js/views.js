@@ -70,7 +70,7 @@ function searchForm(q, category, categoryList) {
 
 function resultsSummary(count, q, pagination) {
   if (q) return `${count} ${count === 1 ? 'product matches' : 'products match'} your search.`;
-  if (!pagination.total) return 'No products.';
+  if (!count) return pagination.total ? 'No products on this page.' : 'No products.';
   const first = (pagination.page - 1) * pagination.per_page + 1;
   return `Showing ${first}–${first + count - 1} of ${pagination.total} products.`;
 }
@@ -87,8 +87,9 @@ function pager(pagination, category) {
     link(pagination.page + 1, 'Next', 'next'));
 }
 
-// Seeded products point at remote photos; the lab has no internet, and a failed image is a
-// console error, so only images the shop serves itself are shown; others get a drawn tile.
+// The seed points products at this folder's img/<category>.svg. Any other URL (the reference
+// seeded Unsplash links) would fail in the offline lab, with an error in the console, so
+// only images the shop serves itself are shown; others get a drawn tile.
 function productArt(product) {
   const url = product.image_url || '';
   if (url.startsWith('/') && !url.startsWith('//')) {
