@@ -273,6 +273,9 @@ max_client_conn = 1000
 default_pool_size = 40
 server_connect_timeout = 3
 server_login_retry = 1
+; a query waiting for a server connection (Postgres down, or pgbouncer's pool full) fails
+; after this many seconds instead of the default 120, so the app can answer 503 quickly
+query_wait_timeout = 3
 ; psycopg sends the statement timeout as the "options" startup parameter; pgbouncer 1.18
 ; cannot forward it, so the role's own default (set by devstack, like the lab) applies
 ignore_startup_parameters = extra_float_digits,options
@@ -374,8 +377,7 @@ http {{
             proxy_set_header X-Real-IP $remote_addr;
             proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
             proxy_set_header X-Forwarded-Proto $scheme;
-            proxy_set_header X-Request-ID $shop_request_id;
-            add_header X-Request-ID $shop_request_id always;
+            proxy_set_header X-Request-ID $shop_request_id;  # the app echoes it back
             proxy_connect_timeout 5s;
             proxy_read_timeout 60s;
         }}
