@@ -14,6 +14,7 @@ from statistics import fmean
 
 # roles a host (process group or container) can have; "db" covers postgres and pgbouncer
 APP, DB, REDIS, PROXY = "app", "db", "redis", "proxy"
+OTHER = "other processes"  # not the shop, not the generator: a shared machine's other load
 
 
 @dataclass(frozen=True)
@@ -107,9 +108,13 @@ def cause(res: dict, sat: Saturation = Saturation()) -> tuple[str, str]:
         return "redis", f"{res['redis_errors']:.0f} Redis errors during the step"
     roles = res.get("roles") or {}
     machine, machine_cap = res.get("machine_cpu"), res.get("machine_capacity")
+    if roles and machine is not None:
+        # whatever the machine spends beyond the shop and the generator: other tenants
+        roles = {**roles, OTHER: max(0.0, machine - sum(roles.values()) - (gen or 0.0))}
     busiest = max(roles, key=roles.get) if roles else None
     if busiest and machine is not None and machine_cap and machine >= sat.host * machine_cap:
-        name = {APP: "cpu", DB: "database", REDIS: "redis", PROXY: "cpu"}.get(busiest, "cpu")
+        name = {APP: "cpu", DB: "database", REDIS: "redis", PROXY: "cpu",
+                OTHER: "machine-busy"}.get(busiest, "cpu")
         share = ", ".join(f"{r} {v:.0f}%" for r, v in sorted(roles.items(), key=lambda x: -x[1]))
         return name, (f"machine CPU {machine:.0f}% of {machine_cap:.0f}%; busiest {busiest} "
                       f"({share})")

@@ -51,7 +51,7 @@ def config_lines(stage: int, root: Path = ROOT) -> int | None:
         except UnicodeDecodeError:
             continue
         count += sum(1 for line in text.splitlines()
-                     if line.strip() and not line.strip().startswith(("#", "//", "--")))
+                     if line.strip() and not line.strip().startswith("#"))
     return count
 
 

@@ -19,7 +19,7 @@ CSV_FIELDS = ["phase", "step", "route", "round", "users", "requests", "failures"
               "rps", "avg_ms", "p50_ms", "p95_ms", "p99_ms", "max_ms",
               "generator_cpu", "generator_capacity", "machine_cpu", "app_cpu", "db_cpu",
               "redis_cpu", "proxy_cpu", "pool_size", "pool_available", "pool_waiting_mean",
-              "pool_waiting_max", "pool_timeouts", "redis_errors", "broke", "t_start", "t_end"]
+              "pool_waiting_max", "pool_timeouts", "pool_wait_ms_per_request", "redis_errors", "broke", "t_start", "t_end"]
 
 
 def read_jsonl(path: Path) -> list[dict]:
@@ -45,6 +45,7 @@ def enrich(steps: list[dict], samples: list[dict]) -> list[dict]:
                     "pool_waiting_mean": res.get("pool_waiting_mean"),
                     "pool_waiting_max": res.get("pool_waiting_max"),
                     "pool_timeouts": res.get("pool_timeouts"),
+                    "pool_wait_ms_per_request": res.get("pool_wait_ms_per_request"),
                     "redis_errors": res.get("redis_errors")})
     return out
 
@@ -136,24 +137,34 @@ def plot(steps: list[dict], out: Path) -> list[str]:
     plt.close(fig)
     made.append("latency_throughput.png")
 
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
-    for phase in phases:
+    # pool and CPU, one column per phase: what the step's resources were doing
+    fig, axes = plt.subplots(2, len(phases), figsize=(5.5 * len(phases), 7), squeeze=False)
+    for col, phase in enumerate(phases):
         ss = [s for s in steps if s["phase"] == phase]
         users = [s["users"] for s in ss]
-        axes[0].plot(users, [s.get("pool_waiting_mean") or 0 for s in ss], "o-",
-                     label=f"{phase}: waiting (mean)")
-        axes[0].plot(users, [s.get("pool_timeouts") or 0 for s in ss], "x--",
-                     label=f"{phase}: timeouts")
-        for key in ("app_cpu", "db_cpu", "generator_cpu", "machine_cpu"):
+        ax = axes[0][col]
+        ax.plot(users, [s.get("pool_waiting_mean") or 0 for s in ss], "o-", label="waiting (mean)")
+        ax.plot(users, [s.get("pool_timeouts") or 0 for s in ss], "x--", color="tab:red",
+                label="timeouts in step")
+        ax.set(title=f"{phase}: DB pool", xlabel="concurrent users", ylabel="requests")
+        ax2 = ax.twinx()
+        ax2.plot(users, [s.get("pool_wait_ms_per_request") or 0 for s in ss], "s:",
+                 color="tab:purple", label="wait per checkout (ms)")
+        ax2.set_ylabel("ms waited per connection checkout")
+        ax2.set_ylim(bottom=0)
+        ax.legend(loc="upper left", fontsize=7)
+        ax2.legend(loc="upper right", fontsize=7)
+        ax = axes[1][col]
+        for key, label in (("machine_cpu", "whole machine"), ("app_cpu", "app (gunicorn)"),
+                           ("db_cpu", "postgres + pgbouncer"), ("proxy_cpu", "nginx"),
+                           ("redis_cpu", "redis"), ("generator_cpu", "load generator")):
             if any(s.get(key) is not None for s in ss):
-                axes[1].plot(users, [s.get(key) or 0 for s in ss], "o-",
-                             label=f"{phase}: {key.replace('_cpu', '')}")
-    axes[0].set(title="DB pool: requests waiting for a connection", xlabel="concurrent users",
-                ylabel="clients")
-    axes[1].set(title="CPU (% of one core)", xlabel="concurrent users", ylabel="%")
-    for ax in axes:
-        ax.grid(alpha=0.3)
+                ax.plot(users, [s.get(key) or 0 for s in ss], "o-", label=label)
+        ax.set(title=f"{phase}: CPU (% of one core)", xlabel="concurrent users", ylabel="%")
         ax.legend(fontsize=7)
+    for ax in axes.flat:
+        ax.grid(alpha=0.3)
+        ax.set_ylim(bottom=0)
     fig.tight_layout()
     fig.savefig(out / "pool_cpu.png", dpi=100)
     plt.close(fig)
@@ -251,7 +262,7 @@ def markdown(meta: dict, summary: dict, steps: list[dict], plots: list[str]) -> 
     return "\n".join(lines)
 
 
-def build(run_dir: Path, bench_dir: Path = RESULTS) -> dict:
+def build(run_dir: Path, bench_dir: Path = RESULTS, plots: bool = True) -> dict:
     run_dir = Path(run_dir)
     meta = json.loads((run_dir / "meta.json").read_text())
     steps = enrich(read_jsonl(run_dir / "steps.jsonl"), read_jsonl(run_dir / "samples.jsonl"))
@@ -263,8 +274,8 @@ def build(run_dir: Path, bench_dir: Path = RESULTS) -> dict:
         for s in steps:
             w.writerow({**s, "broke": s.get("broke") or ""})
     (run_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
-    plots = plot(steps, run_dir)
-    (run_dir / "summary.md").write_text(markdown(meta, summary, steps, plots))
+    images = plot(steps, run_dir) if plots else []
+    (run_dir / "summary.md").write_text(markdown(meta, summary, steps, images))
     return summary
 
 

@@ -178,7 +178,7 @@ class Sampler(threading.Thread):
         self.generator_pid: int | None = None
         self.generator_capacity = 100.0
         self._gen = ProcessTreeCPU()
-        self._stop = threading.Event()
+        self._halt = threading.Event()
         psutil.cpu_percent()  # prime the machine-wide counter
 
     def watch_generator(self, pid: int | None, capacity: float = 100.0) -> None:
@@ -200,10 +200,10 @@ class Sampler(threading.Thread):
 
     def run(self):
         with open(self.path, "a") as f:
-            while not self._stop.wait(self.interval):
+            while not self._halt.wait(self.interval):
                 f.write(json.dumps(self.sample_once()) + "\n")
                 f.flush()
 
     def stop(self):
-        self._stop.set()
+        self._halt.set()
         self.join(timeout=30)

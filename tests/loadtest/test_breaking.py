@@ -45,6 +45,13 @@ def test_saturated_machine_names_its_busiest_role():
     assert cause({**busy, "roles": {"app": 50, "db": 120}})[0] == "database"
 
 
+def test_a_machine_busy_with_other_work_is_not_blamed_on_the_shop():
+    res = {"generator_cpu": 10, "generator_capacity": 100, "machine_cpu": 198,
+           "machine_capacity": 200, "roles": {"app": 30, "db": 8}}
+    name, evidence = cause(res)
+    assert name == "machine-busy" and "other processes 150%" in evidence
+
+
 def test_redis_errors_are_named():
     assert cause({"redis_errors": 12, "roles": {}})[0] == "redis"
 
