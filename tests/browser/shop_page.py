@@ -15,6 +15,9 @@ from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.ui import WebDriverWait
 
 WAIT = 10  # s, for anything the page does after a click
+AXE = Path(__file__).with_name("node_modules") / "axe-core" / "axe.min.js"  # npm ci (mk/browser.mk)
+# WCAG 2.1 A and AA, plus axe's best practices (landmarks, one h1, skip link target, ...)
+AXE_RULES = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]
 PAYMENT_WAIT = 45  # s: the page itself polls the order for up to 30 s
 
 
@@ -113,10 +116,12 @@ class ShopPage:
     # ---- evidence -----------------------------------------------------------------------
     def shot(self, name: str) -> Path:
         """A full-page PNG (not just the viewport) of what is on screen now, after checking
-        the page shows no leaked JavaScript value."""
+        the page shows no leaked JavaScript value and passes the accessibility audit."""
         text = self.driver.find_element(By.TAG_NAME, "main").text
         leak = re.search(r"\b(null|undefined|NaN)\b|\[object \w+\]", text)
         assert not leak, f"{leak.group()!r} shown on {name}"
+        violations = self.accessibility_violations()
+        assert not violations, f"accessibility of {name}:\n" + "\n".join(violations)
         size = self.driver.execute_cdp_cmd("Page.getLayoutMetrics", {})["cssContentSize"]
         png = self.driver.execute_cdp_cmd("Page.captureScreenshot", {
             "format": "png", "captureBeyondViewport": True,
@@ -124,6 +129,18 @@ class ShopPage:
         path = self.out_dir / f"{name}.png"
         path.write_bytes(base64.b64decode(png["data"]))
         return path
+
+    def accessibility_violations(self) -> list[str]:
+        """axe-core's WCAG 2.1 A/AA and best-practice violations on the page as it is now."""
+        if not self.driver.execute_script("return typeof window.axe === 'object';"):
+            self.driver.execute_script(AXE.read_text())
+        self.driver.set_script_timeout(30)
+        return self.driver.execute_async_script("""
+            const done = arguments[arguments.length - 1];
+            axe.run(document, {runOnly: {type: 'tag', values: arguments[0]}})
+              .then((r) => done(r.violations.map((v) => `${v.id} (${v.impact}): ${v.help}: `
+                + v.nodes.slice(0, 5).map((n) => n.target.join(' ')).join(', '))))
+              .catch((e) => done([`axe failed: ${e}`]));""", AXE_RULES)
 
     def problems(self) -> list[str]:
         """Console errors and failed requests since the last call (the logs are drained)."""
