@@ -42,19 +42,27 @@ class ProcessTreeCPU:
         except psutil.Error:
             return []
 
-    def sample(self, pids: list[int]) -> float | None:
-        now, times = time.monotonic(), {}
+    def sample_by(self, pids: list[int], key) -> dict[str, float] | None:
+        """CPU per ``key(process)`` over the trees (None on the first, priming call)."""
+        now, times, keys = time.monotonic(), {}, {}
         for pid in pids:
             for p in self._tree(pid):
                 try:
                     t = p.cpu_times()
-                    times[p.pid] = t.user + t.system
+                    times[p.pid], keys[p.pid] = t.user + t.system, key(p)
                 except psutil.Error:
                     pass
-        used = sum(times[p] - self._last[p] for p in times if p in self._last)
         dt = (now - self._t) if self._t else None
+        out: dict[str, float] = {}
+        for p in times:
+            if p in self._last and dt:
+                out[keys[p]] = out.get(keys[p], 0.0) + 100.0 * (times[p] - self._last[p]) / dt
         self._last, self._t = times, now
-        return 100.0 * used / dt if dt else None
+        return out if dt else None
+
+    def sample(self, pids: list[int]) -> float | None:
+        by = self.sample_by(pids, lambda p: "all")
+        return None if by is None else by.get("all", 0.0)
 
 
 class NoHosts:
@@ -93,38 +101,64 @@ def go_duration_seconds(text: str) -> float:
     return sum(float(n) * _GO_UNITS[u] for n, u in _GO_DURATION.findall(text))
 
 
-def container_role(name: str) -> str:
-    """Guess a lab container's role from its name (e.g. shoplab-s2-db, shoplab-s2-app1)."""
-    n = name.lower()
-    for keys, role in ((("postgres", "db", "pgbouncer", "rds"), DB), (("redis", "cache"), REDIS),
-                       (("lb", "nginx", "haproxy", "alb", "proxy"), PROXY), (("app", "web"), APP)):
-        if any(k in n for k in keys):
-            return role
-    return "other"
+def process_role(proc: psutil.Process) -> str:
+    """What a process inside a lab host is, by its name and command line."""
+    name = proc.name()
+    if name.startswith("postgres") or name == "pgbouncer":
+        return DB
+    if name.startswith("redis"):
+        return REDIS
+    if name.startswith("nginx"):
+        return PROXY
+    if "gunicorn" in name or "app.wsgi" in " ".join(proc.cmdline()):
+        return APP
+    return "system"
 
 
 class PodmanContainers:
-    """The lab's containers, by `podman stats` cumulative CPU time."""
+    """The lab's containers: each container's CPU (cumulative `cpu_time` of `podman stats`,
+    in ``containers``), and, because one stage-1 host runs every role, the CPU of each role's
+    processes inside each container (their trees are visible from here) as the hosts."""
 
     def __init__(self, name_prefix: str = "shoplab"):
         self.prefix = name_prefix
         self._last: dict[str, float] = {}
         self._t = None
+        self._pids: dict[str, int] = {}
+        self._roles = ProcessTreeCPU()
+        self.containers: dict[str, float] = {}
 
     def _stats(self) -> list[dict]:
         out = subprocess.run(["podman", "stats", "--no-stream", "--format", "json"],
                              capture_output=True, text=True, timeout=20)
         return json.loads(out.stdout or "[]") if out.returncode == 0 else []
 
+    def _pid(self, name: str) -> int | None:
+        if name not in self._pids:
+            out = subprocess.run(["podman", "inspect", "--format", "{{.State.Pid}}", name],
+                                 capture_output=True, text=True, timeout=20)
+            self._pids[name] = int(out.stdout.strip() or 0) if out.returncode == 0 else 0
+        return self._pids[name] or None
+
     def sample(self):
         now = time.monotonic()
         cur = {c["name"]: go_duration_seconds(c.get("cpu_time", "0s")) for c in self._stats()
                if c.get("name", "").startswith(self.prefix)}
         dt = (now - self._t) if self._t else None
-        hosts = {n: 100.0 * (cur[n] - self._last[n]) / dt
-                 for n in cur if dt and n in self._last}
+        self.containers = {n: 100.0 * (cur[n] - self._last[n]) / dt
+                           for n in cur if dt and n in self._last}
         self._last, self._t = cur, now
-        return hosts, {h: container_role(h) for h in hosts}
+        pids = {n: self._pid(n) for n in cur}
+        owner = {}
+        for n, pid in pids.items():
+            if pid:
+                for p in ProcessTreeCPU._tree(pid):
+                    owner[p.pid] = n
+
+        def key(p):
+            return f"{owner.get(p.pid, '?')}/{process_role(p)}"
+        by = self._roles.sample_by([p for p in pids.values() if p], key) or {}
+        return by, {h: h.rsplit("/", 1)[1] for h in by}
 
 
 # The app's /metrics (app/metrics.py: psycopg_pool's get_stats() as gauges). Without
@@ -190,6 +224,7 @@ class Sampler(threading.Thread):
         hosts, roles = self.hosts.sample()
         ncpu = psutil.cpu_count() or 1
         rec = {"t": time.time(), "hosts": hosts, "roles": roles,
+               "containers": getattr(self.hosts, "containers", None),
                "machine_cpu": psutil.cpu_percent() * ncpu, "machine_capacity": 100.0 * ncpu,
                "generator_cpu": (self._gen.sample([self.generator_pid])
                                  if self.generator_pid else None),

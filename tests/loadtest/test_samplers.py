@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from loadtest.samplers import (POOL_METRICS, ProcessTreeCPU, container_role, go_duration_seconds,
-                               parse_metrics)
+from loadtest.samplers import (POOL_METRICS, ProcessTreeCPU, go_duration_seconds, parse_metrics,
+                               process_role)
 
 METRICS = """\
 # HELP shop_db_pool_size connections currently managed by the pool
@@ -40,12 +40,25 @@ def test_go_durations_from_podman_stats():
     assert go_duration_seconds("0s") == 0
 
 
-def test_container_roles():
-    assert container_role("shoplab-s2-db") == "db"
-    assert container_role("shoplab-s2-app1") == "app"
-    assert container_role("shoplab-s2-redis") == "redis"
-    assert container_role("shoplab-s2-lb") == "proxy"
-    assert container_role("shoplab-s1-monitor") == "other"
+class FakeProcess:
+    def __init__(self, name, cmdline=()):
+        self._name, self._cmdline = name, list(cmdline)
+
+    def name(self):
+        return self._name
+
+    def cmdline(self):
+        return self._cmdline
+
+
+def test_process_roles_inside_a_lab_host():
+    assert process_role(FakeProcess("postgres")) == "db"
+    assert process_role(FakeProcess("pgbouncer")) == "db"
+    assert process_role(FakeProcess("redis-server")) == "redis"
+    assert process_role(FakeProcess("nginx")) == "proxy"
+    assert process_role(FakeProcess("python3", ["/opt/shoplab/venv/bin/python3", "-m",
+                                                "gunicorn", "app.wsgi:application"])) == "app"
+    assert process_role(FakeProcess("systemd-journal")) == "system"
 
 
 def test_process_tree_cpu_counts_children():
