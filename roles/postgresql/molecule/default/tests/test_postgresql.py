@@ -56,3 +56,9 @@ def test_public_cannot_connect(host):
     r = host.run("PGPASSWORD=x psql -XAt -h 127.0.0.1 -U intruder shop -c 'SELECT 1'")
     assert r.rc != 0
     assert psql_super(host, "SELECT has_database_privilege('intruder', 'shop', 'CONNECT')") == "f"
+
+
+def test_role_setting_applies_to_sessions(host, password):
+    out = host.check_output(
+        f"PGPASSWORD={password} psql -XAt -h 127.0.0.1 -U shop shop -c 'SHOW statement_timeout'")
+    assert out == "5s"
