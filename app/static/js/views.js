@@ -185,6 +185,7 @@ function authForm(screen, query, { title, intro, fields, submit, call, welcome, 
   screen.render(title,
     h('div', { class: 'narrow' },
       h('h1', {}, title),
+      session.signedIn ? h('p', {}, `You are logged in as ${session.email}; this form switches account.`) : null,
       intro ? h('p', {}, intro) : null,
       form,
       h('p', {}, `${other.text} `, h('a', { href: otherHash }, other.link))));
