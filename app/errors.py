@@ -100,9 +100,9 @@ def register(app: falcon.App, on_db_error=None) -> None:
     app.add_error_handler(falcon.HTTPError, _http_error)
     app.add_error_handler(ApiError, _api_error)
     app.add_error_handler(psycopg_pool.PoolTimeout, _unavailable(
-        "SERVICE_UNAVAILABLE", "The database is busy, try again"))
+        "SERVICE_UNAVAILABLE", "The database is busy or unavailable, try again"))
     app.add_error_handler(psycopg_pool.TooManyRequests, _unavailable(
-        "SERVICE_UNAVAILABLE", "The database is busy, try again"))
+        "SERVICE_UNAVAILABLE", "The database is busy or unavailable, try again"))
     app.add_error_handler(psycopg.OperationalError, _unavailable(
         "DATABASE_UNAVAILABLE", "The database is unavailable, try again", on_db_error))
     app.add_error_handler(psycopg.DataError, _data_error)

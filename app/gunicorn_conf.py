@@ -13,6 +13,9 @@ timeout = 30
 graceful_timeout = 20
 # reuse nginx's keepalive connections to the upstream
 keepalive = 75
+# as long as nginx's default large_client_header_buffers (8k): a long query string reaches
+# the app, which answers a JSON 400, instead of gunicorn's HTML 414 at 4 KiB
+limit_request_line = 8190
 
 
 def worker_exit(server, worker):

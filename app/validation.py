@@ -105,8 +105,8 @@ def query_int(req: falcon.Request, name: str, default: int, *, low: int = 1,
               high: int = 1_000_000_000) -> int:
     """An integer query parameter; values below ``low`` fall back to the default as in the
     reference, non-integers and absurd values are a 400."""
-    raw = req.get_param(name)
-    if raw is None or raw == "":
+    raw = _single(req, name)
+    if raw is None:
         return default
     try:
         value = int(raw)
@@ -117,8 +117,16 @@ def query_int(req: falcon.Request, name: str, default: int, *, low: int = 1,
     return default if value < low else value
 
 
+def _single(req: falcon.Request, name: str) -> str | None:
+    """The one value of a query parameter: given twice is ambiguous, so a 400."""
+    raw = req.params.get(name)
+    if isinstance(raw, list):
+        raise validation_error([{"field": name, "message": "must be given once"}])
+    return raw
+
+
 def query_str(req: falcon.Request, name: str, *, max_len: int = 200) -> str | None:
-    raw = req.get_param(name)
+    raw = _single(req, name)
     if raw is None:
         return None
     if len(raw) > max_len:
