@@ -158,6 +158,9 @@ def service(values: dict) -> dict:
 
 
 def autoscaler(values: dict) -> dict:
+    if not 1 <= values["replicas"] <= values["max_replicas"]:
+        raise ValueError(f"replicas {values['replicas']} must be 1..max_replicas "
+                         f"{values['max_replicas']}")
     return {"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
             "metadata": _meta(values),
             "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment",

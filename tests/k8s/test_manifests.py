@@ -190,6 +190,11 @@ def test_secret_values_cannot_go_into_the_configmap():
         secret_object(default_values(), {k: "x" for k in SECRET_SETTINGS if k != "JWT_SECRET"})
 
 
+def test_replicas_beyond_the_autoscaler_ceiling_are_refused():
+    with pytest.raises(ValueError, match="max_replicas"):
+        shop_objects(merge_values({"replicas": 5}))
+
+
 def test_service_nodeport_and_mesh_routing_meet(kinds):
     port = kinds["Service"]["spec"]["ports"][0]
     assert kinds["Service"]["spec"]["type"] == "NodePort" and port["nodePort"] == 30080
