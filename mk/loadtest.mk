@@ -5,7 +5,9 @@ STAGE ?= run
 # where the hosts' CPU comes from: `make run` processes, the lab's containers, or nothing
 LOADTEST_HOSTS ?= $(if $(filter http://127.0.0.1:8080,$(TARGET)),local,none)
 LOADTEST_ARGS ?=
-LAB_CONTAINER_PREFIX ?= shoplab
+LAB_CONTAINER_PREFIX ?= shoplab-s$(STAGE)-
+# seconds `make lab` took to deploy the stage: given, or left by tools/lab/up.sh in this file
+LAB_DEPLOY_SECONDS ?= $(shell cat .state/lab/stage$(STAGE)/deploy-seconds 2>/dev/null)
 EXPERIMENTS ?= all
 POOL_ARGS ?= --rds-class db.t3.micro --hosts 2 --workers 2 --threads 4
 
