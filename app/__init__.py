@@ -46,7 +46,7 @@ def create_app(settings: Settings, *, pool=None, redis=None, stripe=None) -> Sho
                     auth.AuthMiddleware(settings), ratelimit.UserRateLimit(settings, redis)])
     app.req_options.strip_url_path_trailing_slash = True
     media.install(app)
-    errors.register(app, on_db_error=db.broken_connection_seen)
+    errors.register(app, on_db_error=db.broken_connection_seen, debug=settings.debug)
 
     liveness = health.Liveness()
     app.add_route("/healthz", liveness)

@@ -86,17 +86,21 @@ def _data_error(req, resp, ex, params):
           [{"field": "body", "message": str(ex).splitlines()[0][:200]}])
 
 
-def _unexpected(req, resp, ex, params):
-    log.error("unhandled %s on %s %s", type(ex).__name__, req.method, req.path, exc_info=ex)
-    _send(resp, 500, "INTERNAL_ERROR", "Internal server error")
+def _unexpected(debug: bool):
+    def handler(req, resp, ex, params):
+        log.error("unhandled %s on %s %s", type(ex).__name__, req.method, req.path,
+                  exc_info=ex)
+        message = f"{type(ex).__name__}: {ex}" if debug else "Internal server error"
+        _send(resp, 500, "INTERNAL_ERROR", message)
+    return handler
 
 
-def register(app: falcon.App, on_db_error=None) -> None:
+def register(app: falcon.App, on_db_error=None, debug: bool = False) -> None:
     """Install the handlers; Falcon picks the most specific one for each exception.
 
     ``on_db_error`` is called when a query fails on a broken connection (e.g. Postgres
     restarted), so the pool can test its other idle connections at once."""
-    app.add_error_handler(Exception, _unexpected)
+    app.add_error_handler(Exception, _unexpected(debug))
     app.add_error_handler(falcon.HTTPError, _http_error)
     app.add_error_handler(ApiError, _api_error)
     app.add_error_handler(psycopg_pool.PoolTimeout, _unavailable(

@@ -26,7 +26,7 @@ class Settings:
     database_url: str = _env("DATABASE_URL", "postgresql://shop@127.0.0.1:5432/shop",
                              help="libpq URL of PostgreSQL or of pgbouncer in front of it")
     redis_url: str = _env("REDIS_URL", "redis://127.0.0.1:6379/0",
-                          help="Redis for carts, rate limits and the readiness cache")
+                          help="Redis for carts and rate limits")
     # --- connection pool (psycopg_pool.ConnectionPool, one per gunicorn worker) ------------
     pool_min_size: int = _env("DB_POOL_MIN_SIZE", 2, int, "connections opened at start and kept")
     pool_max_size: int = _env("DB_POOL_MAX_SIZE", 10, int,
@@ -81,7 +81,8 @@ class Settings:
                                  "prometheus_client multiprocess mode, one view of all workers "
                                  "(prometheus_client reads this variable itself at import)")
     log_level: str = _env("LOG_LEVEL", "INFO", help="Python logging level")
-    debug: bool = _env("SHOP_DEBUG", False, _bool, "never in production")
+    debug: bool = _env("SHOP_DEBUG", False, _bool,
+                       "500 answers carry the exception text; never in production")
 
     @classmethod
     def from_env(cls, environ=None, **overrides) -> "Settings":

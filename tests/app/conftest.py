@@ -93,9 +93,10 @@ def api(request, stack):
     app.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def db(stack):
-    """A plain connection to the shop database, for arranging and checking data."""
+    """A plain connection to the shop database, for arranging and checking data (per test:
+    the recovery tests restart PostgreSQL under the session)."""
     with psycopg.connect(stack.database_url("postgres"), autocommit=True) as conn:
         yield conn
 
