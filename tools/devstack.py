@@ -28,6 +28,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # run as a script: the app's settings module is imported below
+    sys.path.insert(0, str(ROOT))
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 SERVICES = ("postgres", "pgbouncer", "redis", "fakestripe", "app", "nginx")
 
@@ -309,11 +311,14 @@ ignore_startup_parameters = extra_float_digits,options
                        env=env, check=True, cwd=ROOT)
         import psycopg
         from psycopg import sql
+
+        from app.settings import Settings
+        timeout_ms = Settings.from_env(self.env()).statement_timeout_ms
         with psycopg.connect(self.superuser_url, autocommit=True) as conn:
             # behind pgbouncer the "options" startup parameter is dropped, so the role carries
             # the same statement timeout the app asks for (the Ansible role does the same)
-            conn.execute(sql.SQL("ALTER ROLE {} SET statement_timeout = 5000").format(
-                sql.Identifier(DB_USER)))
+            conn.execute(sql.SQL("ALTER ROLE {} SET statement_timeout = {}").format(
+                sql.Identifier(DB_USER), sql.Literal(timeout_ms)))
 
     def gunicorn_argv(self) -> list[str]:
         return [sys.executable, "-m", "gunicorn", "app.wsgi:application",
