@@ -385,6 +385,12 @@ http {{
             proxy_set_header X-Request-ID $shop_request_id;  # the app echoes it back
             proxy_connect_timeout 5s;
             proxy_read_timeout 60s;
+            # bodies nginx refuses itself still get the API's JSON envelope
+            error_page 413 @payload_too_large;
+        }}
+        location @payload_too_large {{
+            default_type application/json;
+            return 413 '{{"success":false,"error":{{"code":"PAYLOAD_TOO_LARGE","message":"Request body is too large"}}}}';
         }}
     }}
 }}

@@ -38,7 +38,9 @@ def stack():
     # their own tests on in-process apps)
     s = Stack(state, free_ports(), workers=2, threads=4, app_env={
         "RATE_LIMIT_IP_PER_MINUTE": "100000", "RATE_LIMIT_USER_PER_MINUTE": "100000",
-        "READINESS_INTERVAL": "1", "DB_POOL_MIN_SIZE": "1", "DB_POOL_MAX_SIZE": "8"})
+        "READINESS_INTERVAL": "1", "DB_POOL_MIN_SIZE": "1", "DB_POOL_MAX_SIZE": "8",
+        # generous on a shared 2-core box: slowness must not look like an outage
+        "DB_POOL_TIMEOUT": "10", "REDIS_TIMEOUT": "2"})
     s.up(products=50)
     yield s
     s.down()
@@ -47,7 +49,8 @@ def stack():
 
 def settings_for(stack: Stack, via: str = "pgbouncer", **overrides) -> Settings:
     env = stack.env(via, RATE_LIMIT_IP_PER_MINUTE="0", RATE_LIMIT_USER_PER_MINUTE="0",
-                    DB_POOL_MIN_SIZE="1", DB_POOL_MAX_SIZE="10", READINESS_INTERVAL="1")
+                    DB_POOL_MIN_SIZE="1", DB_POOL_MAX_SIZE="10", READINESS_INTERVAL="1",
+                    DB_POOL_TIMEOUT="10", REDIS_TIMEOUT="2")
     return Settings.from_env(env, **overrides)
 
 

@@ -34,7 +34,7 @@ def test_exhausted_pool_answers_503_within_timeout(tiny):
         assert r.status_code == 503
         assert r.headers["retry-after"] == "1"
         assert r.json["error"]["code"] == "SERVICE_UNAVAILABLE"
-        assert 0.9 <= waited < 2.0  # DB_POOL_TIMEOUT is 1 s
+        assert 0.9 <= waited < 3.0  # DB_POOL_TIMEOUT is 1 s
     finally:
         pool.putconn(held)
     assert client.simulate_get("/api/products").status_code == 200
@@ -52,7 +52,7 @@ def test_full_queue_is_refused_at_once(tiny):
         started = time.monotonic()
         r = client.simulate_get("/api/products/1")
         assert r.status_code == 503 and r.headers["retry-after"] == "1"
-        assert time.monotonic() - started < 0.5
+        assert time.monotonic() - started < 0.9  # not the 1 s timeout
         waiting.join(timeout=5)
     finally:
         pool.putconn(held)

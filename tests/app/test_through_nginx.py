@@ -72,3 +72,12 @@ def test_storefront_static_files(live):
     assert r.status_code == 200 and "text/html" in r.headers["content-type"]
     # SPA fallback for client-side routes, JSON 404 under /api
     assert live.get(f"{live.base}/products/12", timeout=5).status_code == 200
+
+
+def test_oversized_bodies_through_nginx(live):
+    # under nginx's limit the app refuses (MAX_BODY_BYTES), over it nginx does: both JSON
+    for size in (100_000, 2_000_000):
+        r = live.post(f"{live.base}/api/auth/login", data=b"x" * size, timeout=15,
+                      headers={"Content-Type": "application/json"})
+        assert r.status_code == 413
+        assert r.json()["error"]["code"] == "PAYLOAD_TOO_LARGE"
