@@ -282,8 +282,3 @@ class Database:
             else:
                 return "ignored"
             return "applied" if cur.rowcount else "ignored"
-
-    def order_status(self, order_id: int):
-        with self.connection() as conn:
-            return conn.execute("SELECT status, payment_status FROM orders WHERE id = %s",
-                                (order_id,)).fetchone()

@@ -40,9 +40,6 @@ class CountCache:
             self._counts[category] = (time.monotonic() + self.ttl, count)
         return count
 
-    def clear(self) -> None:
-        self._counts.clear()
-
 
 class ProductList:
     def __init__(self, settings: Settings, db: Database):
