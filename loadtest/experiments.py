@@ -5,7 +5,8 @@ in one run on a shop it starts itself (loadtest/stacks.py), each printing a rati
 - indexes:    users.email and products.category indexes dropped vs present on a large
               catalogue, by EXPLAIN ANALYZE and request latency (claimed 150 ms -> 12 ms);
 - probes:     readiness probes every 5 s vs 30 s, as a share of the pool (claimed 20% freed);
-- pool-sweep: DB_POOL_MAX_SIZE 2, 5, 10, 25, 50 per worker: throughput and p95.
+- pool-sweep: DB_POOL_MAX_SIZE 2, 5, 10, 25, 50 per worker: throughput and p95;
+- workers:    gunicorn sync 2 and 4, gthread 2x4, 2x8, 4x4: trivial route and listing req/s.
 
     python -m loadtest.experiments all            # or: pgbouncer,indexes --quick
 Results: loadtest/results/experiments-<UTC time>/<name>.json and experiments.md.
@@ -230,8 +231,36 @@ def pool_sweep(a) -> dict:
     return out
 
 
+# --- gunicorn worker class and count ---------------------------------------------------------
+WORKER_SHAPES = [("sync", 2, 1), ("sync", 4, 1), ("gthread", 2, 4), ("gthread", 2, 8),
+                 ("gthread", 4, 4)]
+
+
+def workers(a) -> dict:
+    """Trivial route and uncached listing per gunicorn shape (performance-ceiling.md found the
+    worker class mattered little on 2 cores; this re-measures it for Shoplab's app)."""
+    out = {"shapes": {}}
+    with stacks.shop("workers", 50, DB_POOL_MAX_SIZE=8, **UNCACHED) as stack:
+        for shape in WORKER_SHAPES:
+            stack.restart_app(shape=shape)
+            name = f"{shape[0]} {shape[1]}x{shape[2]}"
+            t = load(stack, a.seconds, paths=["/healthz"], label=f"{name} trivial")
+            li = load(stack, a.seconds, paths=["/api/products"], label=f"{name} listing")
+            out["shapes"][name] = {"trivial_rps": t["rps"], "listing_rps": li["rps"],
+                                   "listing_p95_ms": li["p95_ms"],
+                                   "ratio": li["rps"] / t["rps"] if t["rps"] else None}
+    rps = {k: v["listing_rps"] for k, v in out["shapes"].items()}
+    best, worst = max(rps, key=rps.get), min(rps, key=rps.get)
+    out["ratio"] = rps[best] / rps[worst] if rps[worst] else float("inf")
+    out["line"] = (f"gunicorn shapes: best {best} ({rps[best]:.0f} listing req/s), worst {worst} "
+                   f"({rps[worst]:.0f}): {out['ratio']:.2f}x; " + ", ".join(
+                       f"{k}: {v['listing_rps']:.0f}/{v['trivial_rps']:.0f} req/s"
+                       for k, v in out["shapes"].items()))
+    return out
+
+
 EXPERIMENTS = {"pgbouncer": pgbouncer_modes, "indexes": indexes, "probes": probes,
-               "pool-sweep": pool_sweep}
+               "pool-sweep": pool_sweep, "workers": workers}
 
 
 def main(argv=None) -> int:

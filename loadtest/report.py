@@ -221,7 +221,11 @@ def markdown(meta: dict, summary: dict, steps: list[dict], plots: list[str]) -> 
               f"| load generator CPU, max (% of a core) | {_f(summary['generator_cpu_max'])} | - | |",
               ""]
     if summary.get("bench_source"):
-        lines += [f"Bench ratios from `{summary['bench_source']}` (`make bench`, its own stack).", ""]
+        lines += [f"Bench ratios from [{summary['bench_source']}](../{summary['bench_source']}/bench.md)"
+                  " (`make bench`, its own stack).", ""]
+    if summary.get("experiments_source"):
+        lines += [f"What was tried (pgbouncer mode, indexes, probes, pool size, gunicorn shape): "
+                  f"[{summary['experiments_source']}](../{summary['experiments_source']}/experiments.md).", ""]
     lines += ["## Breaking point", "",
               f"Limits: p95 > {summary['breaking_limits']['p95_ms']:.0f} ms or errors > "
               f"{summary['breaking_limits']['error_rate']:.0%}. "
@@ -268,6 +272,9 @@ def build(run_dir: Path, bench_dir: Path = RESULTS, plots: bool = True) -> dict:
     steps = enrich(read_jsonl(run_dir / "steps.jsonl"), read_jsonl(run_dir / "samples.jsonl"))
     bench, source = latest_bench(bench_dir)
     summary = summarize(meta, steps, bench, source)
+    experiments = sorted(p.name for p in Path(bench_dir).glob("experiments-*")
+                         if "-quick" not in p.name and (p / "experiments.md").exists())
+    summary["experiments_source"] = experiments[-1] if experiments else None
     with open(run_dir / "steps.csv", "w", newline="") as f:
         w = csv.DictWriter(f, CSV_FIELDS, extrasaction="ignore")
         w.writeheader()

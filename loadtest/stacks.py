@@ -29,6 +29,13 @@ class ShopStack(devstack.Stack):
     """A devstack whose app can be restarted with other settings and whose pgbouncer can be
     switched between pooling modes, with the Prometheus multiprocess view of every worker."""
 
+    worker_class = "gthread"
+
+    def gunicorn_argv(self) -> list[str]:
+        argv = super().gunicorn_argv()
+        argv[argv.index("--worker-class") + 1] = self.worker_class
+        return argv
+
     def start_app(self) -> None:
         metrics = self.state / "prometheus"
         shutil.rmtree(metrics, ignore_errors=True)   # stale files would add dead workers
@@ -36,9 +43,12 @@ class ShopStack(devstack.Stack):
         self.app_env["PROMETHEUS_MULTIPROC_DIR"] = str(metrics)
         super().start_app()
 
-    def restart_app(self, unset=(), **env) -> None:
-        """Restart gunicorn with these settings changed (``unset``: back to their defaults)."""
+    def restart_app(self, unset=(), shape: tuple[str, int, int] | None = None, **env) -> None:
+        """Restart gunicorn with these settings changed (``unset``: back to their defaults)
+        and, given ``shape`` = (worker class, workers, threads), with that process shape."""
         self.stop("app")
+        if shape:
+            self.worker_class, self.workers, self.threads = shape
         for key in unset:
             self.app_env.pop(key, None)
         self.app_env.update({k: str(v) for k, v in env.items()})
