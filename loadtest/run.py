@@ -26,7 +26,8 @@ import psutil
 
 from loadtest import report, wrk
 from loadtest.plan import StepPlan
-from loadtest.samplers import AppMetrics, LocalStack, NoHosts, PodmanContainers, Sampler
+from loadtest.samplers import (AppMetrics, LocalStack, NoHosts, PodmanContainers, Sampler,
+                               lab_app_urls)
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "loadtest" / "results"
@@ -53,6 +54,9 @@ def parse_args(argv=None):
     p.add_argument("--state", default=str(ROOT / ".state" / "run"),
                    help="devstack state dir (for --hosts local)")
     p.add_argument("--podman-prefix", default="shoplab", help="lab container name prefix")
+    p.add_argument("--app-port", type=int, default=8000,
+                   help="gunicorn's port on the lab's app hosts (their /metrics are scraped "
+                        "directly when reachable, else through --target)")
     p.add_argument("--phases", default=",".join(PHASES))
     p.add_argument("--ramp-steps", type=csv_ints, default=[10, 50, 100, 200])
     p.add_argument("--search-steps", type=csv_ints,
@@ -184,7 +188,12 @@ def measure(args) -> int:
                                      capture_output=True, text=True).stdout.strip()}
     print(f"results in {run_dir} (load average before: "
           f"{' '.join(f'{x:.2f}' for x in os.getloadavg())})", flush=True)
-    sampler = Sampler(run_dir / "samples.jsonl", host_sampler(args), AppMetrics(args.target))
+    app_urls = lab_app_urls(args.podman_prefix, args.app_port) if args.hosts == "podman" else []
+    print("pool metrics from " + (", ".join(app_urls) if app_urls else f"{args.target}/metrics"),
+          flush=True)
+    meta["metrics_from"] = app_urls or [args.target]
+    sampler = Sampler(run_dir / "samples.jsonl", host_sampler(args),
+                      AppMetrics(args.target, app_urls=app_urls))
     sampler.start()
     steps_log = str(run_dir / "steps.jsonl")
     common = dict(step_log=steps_log, measure_s=args.measure, settle_s=args.settle,

@@ -189,18 +189,59 @@ def parse_metrics(text: str, wanted: dict[str, tuple[str, ...]]) -> dict[str, fl
     return out
 
 
+def _scrape(url: str) -> str | None:
+    try:
+        with urllib.request.urlopen(url, timeout=3) as r:
+            return r.read().decode()
+    except (OSError, ValueError):
+        return None
+
+
 class AppMetrics:
-    def __init__(self, base_url: str, pool=POOL_METRICS, redis=REDIS_METRICS):
-        self.url = base_url.rstrip("/") + "/metrics"
+    """The pool (and Redis) counters from /metrics: through the target, or straight from each
+    app host when there are several (through a load balancer every scrape would see another
+    host, and their counters would look like jumps); summed over the hosts that answered."""
+
+    def __init__(self, base_url: str, pool=POOL_METRICS, redis=REDIS_METRICS,
+                 app_urls: list[str] | None = None):
+        self.urls = [u.rstrip("/") + "/metrics" for u in (app_urls or [base_url])]
         self.pool, self.redis = pool, redis
 
     def sample(self) -> dict:
-        try:
-            with urllib.request.urlopen(self.url, timeout=3) as r:
-                text = r.read().decode()
-        except (OSError, ValueError):
-            return {}
-        return {"pool": parse_metrics(text, self.pool), "redis": parse_metrics(text, self.redis)}
+        pool: dict[str, float] = {}
+        redis_: dict[str, float] = {}
+        for text in filter(None, map(_scrape, self.urls)):
+            for acc, wanted in ((pool, self.pool), (redis_, self.redis)):
+                for k, v in parse_metrics(text, wanted).items():
+                    acc[k] = acc.get(k, 0.0) + v
+        return {"pool": pool, "redis": redis_} if pool or redis_ else {}
+
+
+def lab_app_urls(prefix: str, port: int) -> list[str]:
+    """http://<container IP>:<port> of every lab container running gunicorn, if each answers
+    /metrics directly (stage 2: apps bound to their network address); [] otherwise."""
+    out = subprocess.run(["podman", "ps", "--format", "{{.Names}}"], capture_output=True,
+                         text=True, timeout=20)
+    urls = []
+    for name in (n for n in out.stdout.split() if n.startswith(prefix)):
+        pid = subprocess.run(["podman", "inspect", "--format", "{{.State.Pid}}", name],
+                             capture_output=True, text=True, timeout=20).stdout.strip()
+        tree = ProcessTreeCPU._tree(int(pid)) if pid.isdigit() and int(pid) else []
+        roles = set()
+        for p in tree:
+            try:
+                roles.add(process_role(p))
+            except psutil.Error:
+                pass
+        if APP not in roles:
+            continue
+        ips = subprocess.run(["podman", "inspect", "--format",
+                              "{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}", name],
+                             capture_output=True, text=True, timeout=20).stdout.split()
+        if not ips:
+            return []
+        urls.append(f"http://{ips[0]}:{port}")
+    return urls if urls and all(_scrape(u + "/metrics") for u in urls) else []
 
 
 class Sampler(threading.Thread):

@@ -76,3 +76,36 @@ def test_process_tree_cpu_counts_children():
     finally:
         os.killpg(proc.pid, 9)
         proc.wait(5)
+
+
+def test_app_metrics_sum_over_app_hosts_and_skip_silent_ones():
+    import http.server
+    import threading
+
+    from loadtest.samplers import AppMetrics
+
+    class Metrics(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            body = METRICS.encode()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *a):
+            pass
+
+    servers = [http.server.ThreadingHTTPServer(("127.0.0.1", 0), Metrics) for _ in range(2)]
+    for s in servers:
+        threading.Thread(target=s.serve_forever, daemon=True).start()
+    try:
+        urls = [f"http://127.0.0.1:{s.server_address[1]}" for s in servers]
+        both = AppMetrics("http://unused", app_urls=urls).sample()
+        assert both["pool"] == {"size": 20.0, "waiting": 6.0, "timeouts": 14.0}
+        # a host that does not answer is left out, not an error
+        one = AppMetrics("http://unused", app_urls=urls[:1] + ["http://127.0.0.1:9"]).sample()
+        assert one["pool"]["size"] == 10.0
+        assert AppMetrics("http://127.0.0.1:9").sample() == {}
+    finally:
+        for s in servers:
+            s.shutdown()
