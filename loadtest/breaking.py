@@ -72,6 +72,10 @@ def aggregate(samples: list[dict], t_start: float, t_end: float) -> dict:
         return out
     hosts = sorted({h for s in window for h in s.get("hosts", {})})
     out["hosts"] = {h: _mean(window, lambda s, h=h: s.get("hosts", {}).get(h)) for h in hosts}
+    names = sorted({c for s in window for c in (s.get("containers") or {})})
+    if names:  # lab hosts as podman sees them (the hosts above are their roles' processes)
+        out["containers"] = {c: _mean(window, lambda s, c=c: (s.get("containers") or {}).get(c))
+                             for c in names}
     roles: dict[str, float] = {}
     for s in window[:1]:
         for h, role in s.get("roles", {}).items():

@@ -181,6 +181,24 @@ def _pct(v):
     return _f(v, "{:.2%}")
 
 
+def _host_cpu(step: dict) -> dict:
+    res = step.get("resources") or {}
+    return res.get("containers") or res.get("hosts") or {}
+
+
+def host_table(steps: list[dict]) -> list[str]:
+    """CPU of every host (lab container, or `make run` process group) per step."""
+    hosts = sorted({h for s in steps for h in _host_cpu(s)})
+    if not hosts:
+        return []
+    out = ["", "CPU by host (% of one core):", "", "| users | " + " | ".join(hosts) + " |",
+           "|---|" + "---|" * len(hosts)]
+    for s in steps:
+        users = f"{s['users']}" + (f" {s['route']}" if s.get("route") else "")
+        out.append(f"| {users} | " + " | ".join(_f(_host_cpu(s).get(h)) for h in hosts) + " |")
+    return out
+
+
 def markdown(meta: dict, summary: dict, steps: list[dict], plots: list[str]) -> str:
     ref = reference.STAGES.get(int(summary["stage"])) if str(summary["stage"]).isdigit() else None
     r200 = reference.STAGE1_AT_200
@@ -255,6 +273,7 @@ def markdown(meta: dict, summary: dict, steps: list[dict], plots: list[str]) -> 
             lines.append(f"| reference 200 | | {r200['rps']} | - | {r200['p95_ms']} | "
                          f"{r200['p99_ms']} | {r200['avg_ms']} | 0.00% | - | {r200['cpu_pct']}% "
                          "| | | | |")
+        lines += host_table(ss)
         errors = {k: v for s in ss for k, v in (s.get("errors") or {}).items()
                   if isinstance(v, int) and v}
         if errors and phase != "nothink":
