@@ -1,7 +1,9 @@
 # Load tests, breaking-point search, stage reports, experiments, bench and the pool advisor.
 # Docs: loadtest/README.md. Results: loadtest/results/<stage>-<UTC time>/.
 TARGET ?= http://127.0.0.1:8080
-STAGE ?= run
+# the report's stage name: STAGE when given (command line or environment), else "run" (lab.mk's
+# default STAGE=1 must not label a `make run` measurement as stage 1)
+LOADTEST_STAGE ?= $(if $(filter command line environment,$(origin STAGE)),$(STAGE),run)
 # where the hosts' CPU comes from: `make run` processes, the lab's containers, or nothing
 LOADTEST_HOSTS ?= $(if $(filter http://127.0.0.1:8080,$(TARGET)),local,none)
 LOADTEST_ARGS ?=
@@ -13,7 +15,7 @@ POOL_ARGS ?= --rds-class db.t3.micro --hosts 2 --workers 2 --threads 4
 
 .PHONY: loadtest lab-loadtest bench experiments report pool-advisor test-loadtest
 loadtest: ## load-test a deployed stage: make loadtest TARGET=http://host [STAGE=2] [LOADTEST_ARGS=--quick]
-	$(PY) -m loadtest.run --target $(TARGET) --stage $(STAGE) --hosts $(LOADTEST_HOSTS) $(LOADTEST_ARGS)
+	$(PY) -m loadtest.run --target $(TARGET) --stage $(LOADTEST_STAGE) --hosts $(LOADTEST_HOSTS) $(LOADTEST_ARGS)
 
 lab-loadtest: ## load-test lab stage STAGE at 127.0.0.1:808STAGE (the end of `make lab`)
 	@test -n "$(filter 1 2 3 4,$(STAGE))" || { echo "lab-loadtest needs STAGE=1..4"; exit 2; }
