@@ -18,6 +18,7 @@ from importlib import resources
 import psycopg
 
 from app.settings import Settings
+from sql import NO_STATEMENT_TIMEOUT
 
 # pg_advisory_xact_lock key: any constant the app does not use for something else
 LOCK_KEY = 0x5_0_0_1AB
@@ -43,6 +44,7 @@ def _checksum(text: str) -> str:
 
 def applied(conn: psycopg.Connection) -> dict[str, str]:
     with conn.transaction():
+        conn.execute(NO_STATEMENT_TIMEOUT)  # waiting for another host's lock may take long
         conn.execute("SELECT pg_advisory_xact_lock(%s)", (LOCK_KEY,))
         conn.execute(BOOTSTRAP)
     return dict(conn.execute("SELECT version, checksum FROM schema_migrations").fetchall())
@@ -60,6 +62,7 @@ def migrate(database_url: str, *, log=print) -> list[str]:
                                      "add a new migration instead")
                 continue
             with conn.transaction():
+                conn.execute(NO_STATEMENT_TIMEOUT)
                 conn.execute("SELECT pg_advisory_xact_lock(%s)", (LOCK_KEY,))
                 # another host may have applied it while we waited for the lock
                 if conn.execute("SELECT 1 FROM schema_migrations WHERE version = %s",

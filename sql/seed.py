@@ -22,6 +22,7 @@ from decimal import Decimal
 import psycopg
 
 from app.settings import Settings
+from sql import NO_STATEMENT_TIMEOUT
 from sql.catalogue import CATEGORIES, image_url, reference_products
 
 LOADTEST_PASSWORD = "loadtest-password"
@@ -56,6 +57,7 @@ def seed_products(conn: psycopg.Connection, total: int) -> int:
         return 0
     added = 0
     with conn.transaction():
+        conn.execute(NO_STATEMENT_TIMEOUT)
         if have == 0:
             ref = reference_products()[:total]
             with conn.cursor().copy("COPY products (name, description, price, category, stock,"
@@ -79,6 +81,7 @@ def seed_users(conn: psycopg.Connection, total: int) -> int:
     # one hash for all: argon2 is deliberately slow, 50k hashes would take minutes
     pw_hash = hash_password(LOADTEST_PASSWORD)
     with conn.transaction():
+        conn.execute(NO_STATEMENT_TIMEOUT)
         conn.execute("CREATE TEMP TABLE seed_users (email text, first_name text, last_name text)"
                      " ON COMMIT DROP")
         with conn.cursor().copy("COPY seed_users FROM STDIN") as copy:
@@ -92,7 +95,10 @@ def seed_users(conn: psycopg.Connection, total: int) -> int:
 
 
 def reset(conn: psycopg.Connection) -> None:
-    conn.execute("TRUNCATE stripe_events, order_items, orders, products, users RESTART IDENTITY")
+    with conn.transaction():
+        conn.execute(NO_STATEMENT_TIMEOUT)
+        conn.execute("TRUNCATE stripe_events, order_items, orders, products, users"
+                     " RESTART IDENTITY")
 
 
 def main(argv=None) -> int:
@@ -110,7 +116,9 @@ def main(argv=None) -> int:
         products = seed_products(conn, args.products)
         users = seed_users(conn, args.users)
         if products or users:
-            conn.execute("ANALYZE products, users")
+            with conn.transaction():
+                conn.execute(NO_STATEMENT_TIMEOUT)
+                conn.execute("ANALYZE products, users")
     print(f"seeded {products} product(s), {users} user(s) in {time.monotonic() - started:.1f}s")
     return 0
 
