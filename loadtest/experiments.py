@@ -48,6 +48,14 @@ def server_connections(stack) -> int:
     return stack.psql("SELECT count(*) FROM pg_stat_activity WHERE usename = 'shop'")[0][0]
 
 
+def best_over_worst(rps: dict) -> tuple[float, str]:
+    """(best / worst req/s, a sentence naming both) over a sweep's settings."""
+    best, worst = max(rps, key=rps.get), min(rps, key=rps.get)
+    ratio = rps[best] / rps[worst] if rps[worst] else float("inf")
+    return ratio, (f"best {best} ({rps[best]:.0f} req/s), worst {worst} ({rps[worst]:.0f} "
+                   f"req/s): {ratio:.2f}x")
+
+
 # --- pgbouncer session vs transaction ---------------------------------------------------------
 def pgbouncer_modes(a) -> dict:
     """The reference: 2 app copies x 25 connections against a database that allowed ~87 (and a
@@ -221,13 +229,9 @@ def pool_sweep(a) -> dict:
                                   "error_rate": r["error_rate"],
                                   "wait_ms_per_request": (pool.get("wait_ms", 0)
                                                           / pool["requests"]) if pool.get("requests") else None}
-    rps = {s: v["rps"] for s, v in out["sizes"].items()}
-    best, worst = max(rps, key=rps.get), min(rps, key=rps.get)
-    out["ratio"] = rps[best] / rps[worst] if rps[worst] else float("inf")
-    out["line"] = (f"pool sweep: best DB_POOL_MAX_SIZE={best} ({rps[best]:.0f} req/s), worst "
-                   f"{worst} ({rps[worst]:.0f} req/s): {out['ratio']:.2f}x; " + ", ".join(
-                       f"{s}: {v['rps']:.0f} req/s p95 {v['p95_ms']:.0f} ms"
-                       for s, v in out["sizes"].items()))
+    out["ratio"], best_worst = best_over_worst({s: v["rps"] for s, v in out["sizes"].items()})
+    out["line"] = (f"pool sweep DB_POOL_MAX_SIZE: {best_worst}; " + ", ".join(
+        f"{s}: {v['rps']:.0f} req/s p95 {v['p95_ms']:.0f} ms" for s, v in out["sizes"].items()))
     return out
 
 
@@ -249,13 +253,11 @@ def workers(a) -> dict:
             out["shapes"][name] = {"trivial_rps": t["rps"], "listing_rps": li["rps"],
                                    "listing_p95_ms": li["p95_ms"],
                                    "ratio": li["rps"] / t["rps"] if t["rps"] else None}
-    rps = {k: v["listing_rps"] for k, v in out["shapes"].items()}
-    best, worst = max(rps, key=rps.get), min(rps, key=rps.get)
-    out["ratio"] = rps[best] / rps[worst] if rps[worst] else float("inf")
-    out["line"] = (f"gunicorn shapes: best {best} ({rps[best]:.0f} listing req/s), worst {worst} "
-                   f"({rps[worst]:.0f}): {out['ratio']:.2f}x; " + ", ".join(
-                       f"{k}: {v['listing_rps']:.0f}/{v['trivial_rps']:.0f} req/s"
-                       for k, v in out["shapes"].items()))
+    out["ratio"], best_worst = best_over_worst(
+        {k: v["listing_rps"] for k, v in out["shapes"].items()})
+    out["line"] = (f"gunicorn shapes (listing): {best_worst}; " + ", ".join(
+        f"{k}: {v['listing_rps']:.0f} listing / {v['trivial_rps']:.0f} trivial req/s"
+        for k, v in out["shapes"].items()))
     return out
 
 
