@@ -110,7 +110,8 @@ def process_role(proc: psutil.Process) -> str:
         return REDIS
     if name.startswith("nginx"):
         return PROXY
-    if "gunicorn" in name or "app.wsgi" in " ".join(proc.cmdline()):
+    cmdline = " ".join(proc.cmdline())
+    if "gunicorn" in name or "gunicorn" in cmdline or "app.wsgi" in cmdline:
         return APP
     return "system"
 
