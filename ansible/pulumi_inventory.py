@@ -6,10 +6,10 @@ Not runnable here (no AWS, no Pulumi backend): the outputs come from a file that
 machine that deployed the stack (or $SHOPLAB_PULUMI_OUTPUTS). The stage is the inventory
 directory's name (ansible/inventories/aws-stageN/pulumi.py links here).
 
-Outputs read (names agreed with pulumi/, see roles/README.md):
-  stage1: public_ip, private_ip
-  stage2: app_public_ips, app_private_ips (lists, same order), db_address, db_port,
-          db_max_connections, redis_url, alb_dns_name
+Outputs read (pulumi/README.md, "Outputs"):
+  stage1: host_public_ip, ssh_user
+  stage2: app_public_ips, app_private_ips (lists, same order), app_port, ssh_user, db_address,
+          db_port, redis_url, alb_dns_name, and db_max_connections if the stack exports it
 """
 from __future__ import annotations
 
@@ -22,10 +22,10 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def inventory(stage: str, out: dict) -> dict:
-    ssh = {"ansible_user": out.get("ssh_user", "admin"), "ansible_connection": "ssh"}
+    ssh = {"ansible_user": out.get("ssh_user", "ansible"), "ansible_connection": "ssh"}
     hostvars: dict[str, dict] = {}
     if stage == "stage1":
-        hostvars["shop1"] = {**ssh, "ansible_host": out["public_ip"],
+        hostvars["shop1"] = {**ssh, "ansible_host": out["host_public_ip"],
                              "shop_private_address": "127.0.0.1"}
         groups = {g: ["shop1"] for g in ("lb", "app", "db", "redis")}
     elif stage == "stage2":
@@ -33,12 +33,13 @@ def inventory(stage: str, out: dict) -> dict:
         for i, (public, private) in enumerate(zip(out["app_public_ips"], out["app_private_ips"]), 1):
             names.append(f"app{i}")
             hostvars[f"app{i}"] = {**ssh, "ansible_host": public, "shop_private_address": private}
-        # every app host runs nginx for its own gunicorn (storefront + proxy); the ALB balances
+        # every app host runs nginx (storefront + proxy to its own gunicorn) on the port the
+        # ALB's target group uses; the ALB balances between the hosts
         groups = {"app": names, "lb": names}
     else:
         raise SystemExit(f"no AWS inventory for {stage}")
     meta_all = {k: out[k] for k in ("db_address", "db_port", "db_max_connections", "redis_url",
-                                    "alb_dns_name") if k in out}
+                                    "alb_dns_name", "app_port") if k in out}
     result = {g: {"hosts": hosts} for g, hosts in groups.items()}
     result["all"] = {"vars": {"pulumi_" + k: v for k, v in meta_all.items()}}
     result["_meta"] = {"hostvars": hostvars}
