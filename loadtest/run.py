@@ -115,9 +115,8 @@ def run_locust(args, run_dir: Path, sampler: Sampler, plan: StepPlan, user_class
     argv = [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless",
             "--host", args.target, "--csv", str(run_dir / plan.phase), "--only-summary",
             "--loglevel", "WARNING", "--logfile", str(run_dir / f"{plan.phase}-locust.log"),
+            *(["--processes", str(args.locust_processes)] if args.locust_processes > 1 else []),
             user_class]
-    if args.locust_processes > 1:
-        argv[4:4] = ["--processes", str(args.locust_processes)]
     env = {**os.environ, **plan.to_env(), "PYTHONPATH": str(ROOT)}
     log = open(run_dir / f"{plan.phase}-locust.out", "w")
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
