@@ -11,7 +11,7 @@ from app.settings import Settings
 
 __all__ = ["create_app", "Settings"]
 # path ids are BIGINTs: anything else is a 404 before it reaches the database
-ID = "int(min=1, max=9223372036854775807)"
+ID = f"int(min=1, max={2**63 - 1})"
 
 
 class ShopApp(falcon.App):
@@ -28,6 +28,8 @@ class ShopApp(falcon.App):
 
 
 def create_app(settings: Settings, *, pool=None, redis=None, stripe=None) -> ShopApp:
+    # imported here, not at the top: `import app.settings` (sql.migrate, the Ansible role's
+    # checks) stays free of Falcon, Stripe and the rest
     from app import (accesslog, accounts, auth, cart, errors, health, media, metrics,
                      openapi, orders, payments, products, ratelimit)
     from app.db import Database
