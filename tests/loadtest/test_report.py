@@ -85,3 +85,18 @@ def test_config_lines_count_only_real_lines(tmp_path):
     (tmp_path / "ansible" / "inventories" / "lab-stage1" / "hosts").write_text("[app]\nhost1\n")
     assert compare.config_lines(1, tmp_path) == 3 + 2
     assert compare.config_lines(3, tmp_path) is None
+
+
+def test_targets_met_says_yes_no_or_not_measured():
+    good = {"p95_ms_at_50": 12, "p95_ms_at_200": 30, "error_rate_at_50": 0.0,
+            "error_rate_at_200": 0.0, "breaking_point_users": None,
+            "listing_rps_no_think_200": 2500, "bench_ratio_uncached": 0.49,
+            "bench_ratio_cached": None, "large_catalogue_ratio": 0.9}
+    met = report.targets_met(good, held_users=1250)
+    assert met["p95_ms_at_50"] is True and met["p95_ms_at_200"] is False
+    assert met["errors"] is True and met["breaking_point_users"] is True
+    assert met["bench_ratio_uncached"] is False and met["bench_ratio_cached"] is None
+    # never broke, but the search stopped below the target: not shown as met
+    assert report.targets_met(good, held_users=500)["breaking_point_users"] is None
+    assert report.targets_met({**good, "breaking_point_users": 700}, 500)[
+        "breaking_point_users"] is False
