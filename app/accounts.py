@@ -30,22 +30,29 @@ def hash_password(password: str) -> str:
     return HASHER.hash(password)
 
 
-def _credentials(body: dict) -> tuple[str, str]:
-    email = (body["email"] or "").strip().lower()
-    password = body["password"] or ""
-    if not email or not password:
-        raise ApiError(400, "MISSING_FIELDS", "Email and password are required")
-    return email, password
+class _Credentials:
+    """Both routes read {email, password, ...} the reference's way: trimmed, lower-cased
+    email; INVALID_REQUEST for a body that is not JSON, MISSING_FIELDS for empty ones."""
+    fields: dict = LOGIN_FIELDS
 
-
-class Register:
     def __init__(self, settings: Settings, db: Database):
         self.settings, self.db = settings, db
 
-    def on_post(self, req, resp):
-        body = parse_json(req, REGISTER_FIELDS, self.settings.max_body_bytes,
+    def read(self, req) -> tuple[dict, str, str]:
+        body = parse_json(req, self.fields, self.settings.max_body_bytes,
                           invalid_code="INVALID_REQUEST")
-        email, password = _credentials(body)
+        email = (body["email"] or "").strip().lower()
+        password = body["password"] or ""
+        if not email or not password:
+            raise ApiError(400, "MISSING_FIELDS", "Email and password are required")
+        return body, email, password
+
+
+class Register(_Credentials):
+    fields = REGISTER_FIELDS
+
+    def on_post(self, req, resp):
+        body, email, password = self.read(req)
         local, _, domain = email.partition("@")
         if not local or "." not in domain or " " in email:
             raise validation_error([{"field": "email", "message": "must be an email address"}])
@@ -60,14 +67,9 @@ class Register:
         ok(resp, {"user_id": user_id, "token": issue_token(self.settings, user_id)}, 201)
 
 
-class Login:
-    def __init__(self, settings: Settings, db: Database):
-        self.settings, self.db = settings, db
-
+class Login(_Credentials):
     def on_post(self, req, resp):
-        body = parse_json(req, LOGIN_FIELDS, self.settings.max_body_bytes,
-                          invalid_code="INVALID_REQUEST")
-        email, password = _credentials(body)
+        _, email, password = self.read(req)
         found = self.db.user_credentials(email)
         user_id, pw_hash = found if found else (None, _DUMMY_HASH)
         try:
