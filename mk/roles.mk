@@ -7,8 +7,9 @@ export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS_DIR)
 export ANSIBLE_FORCE_COLOR := 0
 export PY_COLORS := 0
 MOLECULE_PARALLEL ?= 2
-# every role scenario, then the stage-2 topology (roles/k3s, roles/istio add theirs by existing)
-MOLECULE_SCENARIOS ?= $(sort $(patsubst %/molecule/default/molecule.yml,%,$(wildcard roles/*/molecule/default/molecule.yml))) ansible:stage2
+# the stage-2 topology first (the longest), then every role's default scenario (roles/k3s and
+# roles/istio included: a role with molecule/default is picked up by existing)
+MOLECULE_SCENARIOS ?= ansible:stage2 $(sort $(patsubst %/molecule/default/molecule.yml,%,$(wildcard roles/*/molecule/default/molecule.yml)))
 
 .PHONY: collections image lint-roles test-pool-budget test-roles
 collections: $(COLLECTIONS_DIR)/.unpacked ## unpack the Ansible collections from the ansible wheel (no Galaxy)

@@ -1,0 +1,112 @@
+"""Stage 2 end to end: a purchase through the load balancer reaches both app hosts.
+
+Each test runs on the hosts it is about (testinfra runs every test on every host; the others
+skip). The purchase itself is tools/lab/smoke.py, run inside the load balancer against its
+own nginx: storefront, register, cart, order, payment via the fake Stripe, order paid.
+"""
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+SMOKE = Path(__file__).resolve().parents[4] / "tools" / "lab" / "smoke.py"
+APP_HOSTS = ("mol-s2-app1", "mol-s2-app2")
+ROLE_UNITS = {
+    "mol-s2-lb1": ["nginx"],
+    "mol-s2-app1": ["shop-app", "fake-stripe"],
+    "mol-s2-app2": ["shop-app"],
+    "mol-s2-db1": ["postgresql@15-main", "pgbouncer"],
+    "mol-s2-redis1": ["redis-server"],
+}
+PORTS = {
+    "mol-s2-lb1": ["tcp://0.0.0.0:80", "tcp://127.0.0.1:8081"],
+    "mol-s2-app1": ["tcp://0.0.0.0:8000", "tcp://0.0.0.0:12111"],
+    "mol-s2-app2": ["tcp://0.0.0.0:8000"],
+    "mol-s2-db1": ["tcp://0.0.0.0:6432", "tcp://127.0.0.1:5432"],
+    "mol-s2-redis1": ["tcp://0.0.0.0:6379"],
+}
+
+
+def name(host):
+    return host.backend.get_hostname()
+
+
+def only(host, *names):
+    if name(host) not in names:
+        pytest.skip(f"not on {name(host)}")
+
+
+def podman_host(hostname):
+    import testinfra
+    return testinfra.get_host(f"podman://{hostname}")
+
+
+@pytest.fixture(scope="session")
+def purchase():
+    """Seed the catalogue from app1, then buy through lb1; returns smoke.py's summary."""
+    app1 = podman_host("mol-s2-app1")
+    app1.check_output("set -a; . /etc/shoplab/shop.env; set +a; "
+                      "/opt/shoplab/venv/bin/python -m sql.seed --products 50")
+    subprocess.run(["podman", "cp", str(SMOKE), "mol-s2-lb1:/tmp/smoke.py"], check=True)
+    out = podman_host("mol-s2-lb1").run(
+        "python3 /tmp/smoke.py http://127.0.0.1 --min-products 50 --spread 30")
+    summary = json.loads(out.stdout.strip().splitlines()[-1])
+    assert out.rc == 0 and summary["ok"], summary
+    return summary
+
+
+def test_units_enabled_and_running(host):
+    for unit in ROLE_UNITS[name(host)]:
+        svc = host.service(unit)
+        assert svc.is_enabled and svc.is_running, unit
+
+
+def test_ports_listening(host):
+    for port in PORTS[name(host)]:
+        assert host.socket(port).is_listening, port
+
+
+def test_purchase_through_load_balancer(host, purchase):
+    only(host, "mol-s2-lb1")
+    assert purchase["status"] == "paid" and purchase["products"] >= 50
+
+
+def test_both_app_hosts_served_the_purchase_run(host, purchase):
+    only(host, *APP_HOSTS)
+    # the app logs one JSON line per request with nginx's X-Request-ID (smoke-<run>-<n>)
+    served = host.check_output(f"journalctl -u shop-app --no-pager | grep -c 'smoke-{purchase['run']}-' || true")
+    assert int(served) > 0, f"{name(host)} served none of the run's requests"
+
+
+def test_load_balancer_log_names_both_upstreams(host, purchase):
+    only(host, "mol-s2-lb1")
+    lines = host.check_output(f"grep 'rid=smoke-{purchase['run']}-' /var/log/nginx/shop-access.log")
+    upstreams = {f.split("=", 1)[1] for line in lines.splitlines() for f in line.split()
+                 if f.startswith("ua=") and f != "ua=-"}
+    assert len(upstreams) == 2, upstreams
+    assert all(u.endswith(":8000") for u in upstreams)
+
+
+def test_pgbouncer_serves_both_app_hosts(host, purchase):
+    only(host, "mol-s2-db1")
+    import re
+    env = podman_host("mol-s2-app1").check_output("grep ^DATABASE_URL= /etc/shoplab/shop.env")
+    password = re.search(r"//shop:([^@]+)@", env).group(1)
+    clients = host.check_output(
+        f"PGPASSWORD={password} psql -XAt -h 127.0.0.1 -p 6432 -U shop pgbouncer -c 'SHOW CLIENTS'")
+    addrs = {line.split("|")[4] for line in clients.splitlines() if line.startswith("C|shop|shop|")}
+    assert len(addrs - {"127.0.0.1"}) >= 2, clients
+
+
+def test_redis_requires_password_from_app_host(host):
+    only(host, "mol-s2-app2")
+    out = host.check_output("python3 -c \"import socket; s=socket.create_connection(('mol-s2-redis1', 6379), 3);"
+                            "s.sendall(b'PING\\r\\n'); print(s.recv(100).decode())\"")
+    assert "NOAUTH" in out
+
+
+def test_postgres_not_reachable_from_app_hosts(host):
+    only(host, "mol-s2-app2")
+    r = host.run("timeout 3 bash -c 'exec 3<>/dev/tcp/mol-s2-db1/5432'")
+    assert r.rc != 0
