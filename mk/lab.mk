@@ -4,11 +4,14 @@
 # `make lab-down STAGE=N` removes it. Docs: roles/README.md ("The lab").
 STAGE ?= 1
 export STAGE
+# LAB_LOADTEST=0: stop after the smoke test
+LAB_LOADTEST ?= 1
 
 .PHONY: lab lab-down
 lab: deps collections image ## build, deploy, seed and smoke-test the lab of STAGE (1 or 2) on 127.0.0.1:808N
 	@tools/lab/up.sh
-	@if $(MAKE) -n lab-loadtest >/dev/null 2>&1; then $(MAKE) --no-print-directory lab-loadtest; \
+	@if [ "$(LAB_LOADTEST)" != 1 ]; then echo "(LAB_LOADTEST=$(LAB_LOADTEST): load test skipped)"; \
+	  elif $(MAKE) -n lab-loadtest >/dev/null 2>&1; then $(MAKE) --no-print-directory lab-loadtest; \
 	  else echo "(no lab-loadtest target yet: load test skipped)"; fi
 
 lab-down: ## remove every container, volume and network of the lab of STAGE

@@ -75,9 +75,13 @@ def pool_budget(app_hosts: int, workers: int, pool_max_size: int, max_connection
             problems.append(f"{shape} clients in session mode each need a server connection, "
                             f"but pgbouncer opens at most {servers}")
     ok = not problems
-    message = ("pool budget OK: " + shape + (f" clients of pgbouncer -> {result['server_connections']}"
-               f" server connections" if pgbouncer else " connections") + f"; {pg_text}"
-               if ok else "pool budget exceeded: " + "; ".join(problems))
+    if not ok:
+        message = "pool budget exceeded: " + "; ".join(problems)
+    elif pgbouncer is None:
+        message = f"pool budget OK: {shape} connections; {pg_text}"
+    else:
+        message = (f"pool budget OK: {shape} clients of pgbouncer -> "
+                   f"{result['server_connections']} server connections; {pg_text}")
     result.update(ok=ok, problems=problems, message=message)
     return result
 

@@ -39,6 +39,8 @@ t1=$(date +%s)
 echo "=== stage $STAGE: ${#HOSTS[@]} host(s) up in $((t1 - t0))s; running ansible/site.yml"
 ansible-playbook ansible/site.yml -i "$INVENTORY"
 t2=$(date +%s)
+# the load-test report quotes the deploy time (mk/loadtest.mk reads this file)
+mkdir -p ".state/lab/stage$STAGE" && echo "$((t2 - t1))" > ".state/lab/stage$STAGE/deploy-seconds"
 
 # seed from the first app host, with the app's own settings (idempotent)
 app_ctr=$(printf '%s\n' "${HOSTS[@]}" | awk '$3 ~ /(^|,)app(,|$)/ {print $2; exit}')
