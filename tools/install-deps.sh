@@ -17,6 +17,10 @@ case "$what" in
   *) echo "usage: $0 [all|services]" >&2; exit 2 ;;
 esac
 
+# node and npm (schema and accessibility checks) come with this machine image; Debian's
+# packages stand in where they are absent.
+command -v npm >/dev/null 2>&1 || pkgs+=(nodejs npm)
+
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
