@@ -9,3 +9,6 @@ app-image: image ## build the shop's container image offline from the local base
 
 test-container: app-image ## run the image read-only as uid 10001 next to real Postgres and Redis (~1-4 min)
 	SHOP_IMAGE=$(SHOP_IMAGE_REPO):latest $(PY) -m pytest -q -p no:cacheprovider tests/container
+
+# `make lab STAGE=3` runs two containers of this image as its app hosts (mk/lab.mk)
+lab: $(if $(filter 3,$(STAGE)),app-image)

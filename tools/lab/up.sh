@@ -18,6 +18,10 @@ SEED_PRODUCTS=${SEED_PRODUCTS:-50}
 t0=$(date +%s)
 podman network exists "$NET" || podman network create --label "$LABEL" "$NET" >/dev/null
 mapfile -t HOSTS < <(tools/lab/hosts.py "$INVENTORY")
+# stage 3: hosts of group app_image are containers of the shop's image (no systemd, as on
+# Fargate) that the playbook starts itself; they join HOSTS again after the deploy
+mapfile -t IMAGE_HOSTS < <(printf '%s\n' "${HOSTS[@]}" | awk '$3 ~ /(^|,)app_image(,|$)/')
+mapfile -t HOSTS < <(printf '%s\n' "${HOSTS[@]}" | awk '$3 !~ /(^|,)app_image(,|$)/')
 for line in "${HOSTS[@]}"; do
   read -r name ctr groups <<<"$line"
   publish=()
@@ -44,14 +48,20 @@ t2=$(date +%s)
 # the load-test report quotes the deploy time (mk/loadtest.mk reads this file)
 mkdir -p ".state/lab/stage$STAGE" && echo "$((t2 - t1))" > ".state/lab/stage$STAGE/deploy-seconds"
 
+HOSTS+=("${IMAGE_HOSTS[@]}")
+
 # seed from the first app host, with the app's own settings (idempotent)
 app_ctr=$(printf '%s\n' "${HOSTS[@]}" | awk '$3 ~ /(^|,)app(,|$)/ {print $2; exit}')
 if [ -z "$app_ctr" ]; then
   echo "=== stage $STAGE deployed with $PLAYBOOK in $((t2 - t1))s (no app host: no seed, no smoke test)"
   exit 0
 fi
+if [[ " ${IMAGE_HOSTS[*]} " == *" $app_ctr "* ]]; then   # stage 3: the env is the container's
+  podman exec "$app_ctr" python -m sql.seed --products "$SEED_PRODUCTS"
+else
 podman exec "$app_ctr" bash -c "set -a; . /etc/shoplab/shop.env; set +a;
   /opt/shoplab/venv/bin/python -m sql.seed --products $SEED_PRODUCTS"
+fi
 
 echo "=== smoke test through nginx at http://127.0.0.1:$PORT"
 python3 tools/lab/smoke.py "http://127.0.0.1:$PORT" --min-products "$SEED_PRODUCTS" --spread 20
