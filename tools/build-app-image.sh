@@ -14,12 +14,14 @@ APP_VERSION=$(python3 -c 'import tomllib; print(tomllib.load(open("pyproject.tom
 VERSION=${VERSION:-$(git describe --tags --exact-match 2>/dev/null | sed 's/^v//' || true)}
 VERSION=${VERSION:-$APP_VERSION}
 REVISION=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+SOURCE=$(git remote get-url origin 2>/dev/null || echo unknown)
 podman image exists "$BASE" || IMAGE="$BASE" tools/build-image.sh >&2
 t0=$(date +%s)
-# REVISION is a label only: kept out of the cache key of the layers that matter (the last
-# LABEL layer changes per commit, the venv layers do not)
+# VERSION/REVISION/SOURCE are labels of the runtime stage only: a new commit re-runs the
+# label layer, never the venv
 podman build -q -f Containerfile --layers --format docker \
   --build-arg BASE_IMAGE="$BASE" --build-arg VERSION="$VERSION" --build-arg REVISION="$REVISION" \
+  --build-arg SOURCE="$SOURCE" \
   -t "$REPO:$VERSION" -t "$REPO:latest" . 2>&1 >/dev/null | { grep -v "^debconf:" >&2 || true; }
 echo "built $REPO:$VERSION in $(( $(date +%s) - t0 ))s ($(podman image inspect "$REPO:$VERSION" --format '{{.Size}}' | awk '{printf "%.0f MB", $1/1e6}'))" >&2
 echo "$REPO:$VERSION"
