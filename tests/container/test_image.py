@@ -64,12 +64,13 @@ def test_gunicorn_cmd_args_decide_the_worker_count(lab):
     assert app3.get("/healthz")[0] == 200
 
 
-def test_no_compilers_pip_or_caches_in_the_image():
+def test_no_compilers_pip_caches_or_init_in_the_image():
+    # no build tools or installer caches, and nothing of the base's systemd host (as on Fargate)
     script = r"""
-        for tool in gcc cc c++ g++ clang make pip pip3; do
+        for tool in gcc cc c++ g++ clang make pip pip3 systemctl sudo curl; do
           command -v "$tool" && echo "found $tool"; done
         ls /opt/venv/bin | grep -E '^pip' && echo "pip in the venv"
-        for d in /root/.cache/pip /var/lib/apt/lists/partial /src; do
+        for d in /root/.cache/pip /var/lib/apt/lists/partial /src /lib/systemd/systemd /sbin/init; do
           [ -e "$d" ] && echo "found $d"; done
         ls /var/lib/apt/lists | grep -v -E '^(lock|partial|auxfiles)$' && echo "apt lists"
         ls -d /usr/lib/gcc* /usr/include/python3* 2>/dev/null && echo "build files"
