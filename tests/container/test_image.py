@@ -37,6 +37,9 @@ def test_runs_as_uid_10001_on_a_read_only_root(app):
     assert master, f"gunicorn is not PID 1: {procs}"
     probe = podman("exec", app.container, "sh", "-c", "touch /opt/venv/x || touch /x", check=False)
     assert probe.returncode != 0 and "Read-only file system" in probe.stderr
+    # and nothing in the image tries to write there (gunicorn's control socket did, under $HOME)
+    logs = podman("logs", app.container)
+    assert "Read-only file system" not in logs.stdout + logs.stderr
 
 
 def test_image_defaults_give_two_workers_and_multiprocess_metrics(app):
