@@ -87,7 +87,7 @@ def _container(values: dict) -> dict:
         "image": values["image"],
         "imagePullPolicy": values["image_pull_policy"],
         "command": ["gunicorn"],
-        "args": ["app.wsgi:application", "--bind", f"0.0.0.0:{values['port']}",
+        "args": ["app.wsgi:application", "-c", "python:app.gunicorn_conf", "--bind", f"0.0.0.0:{values['port']}",
                  "--workers", str(gunicorn["workers"]), "--threads", str(gunicorn["threads"]),
                  # heartbeat files on the emptyDir: the root filesystem is read-only
                  "--worker-tmp-dir", "/tmp", "--access-logfile", "-"],
