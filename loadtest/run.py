@@ -19,7 +19,6 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.request
 from pathlib import Path
 
 import psutil
@@ -97,17 +96,11 @@ def host_sampler(args):
 
 
 def wait_ready(target: str, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            with urllib.request.urlopen(f"{target}/readyz", timeout=5) as r:
-                if r.status == 200:
-                    return
-        except OSError:
-            pass
-        if time.monotonic() > deadline:
-            raise SystemExit(f"{target}/readyz is not ready after {timeout:.0f}s: is the stage up?")
-        time.sleep(1)
+    from loadtest.stacks import devstack
+    try:
+        devstack.wait_ready(target, timeout, interval=1.0)
+    except TimeoutError as exc:
+        raise SystemExit(f"{exc}: is the stage up?") from None
 
 
 def run_locust(args, run_dir: Path, sampler: Sampler, plan: StepPlan, user_class: str) -> int:

@@ -58,6 +58,21 @@ def free_ports(names=SERVICES) -> dict[str, int]:
     return ports
 
 
+def wait_ready(shop_url: str, timeout: float = 30.0, interval: float = 0.2) -> None:
+    """Until the shop's /readyz answers 200 (TimeoutError after ``timeout`` seconds)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(f"{shop_url}/readyz", timeout=3) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{shop_url}/readyz not ready after {timeout:.0f}s")
+        time.sleep(interval)
+
+
 def wait_for_port(port: int, timeout: float = 20.0, proc: subprocess.Popen | None = None) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -417,17 +432,7 @@ http {{
             raise
 
     def wait_ready(self, timeout: float = 30.0) -> None:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                with urllib.request.urlopen(f"{self.shop_url}/readyz", timeout=3) as r:
-                    if r.status == 200:
-                        return
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"{self.shop_url}/readyz not ready after {timeout}s")
-            time.sleep(0.2)
+        wait_ready(self.shop_url, timeout)
 
     def down(self) -> None:
         for name in reversed(SERVICES):
