@@ -32,6 +32,7 @@ def create_app(settings: Settings, *, pool=None, redis=None, stripe=None) -> Sho
     # checks) stays free of Falcon, Stripe and the rest
     from app import (accesslog, accounts, auth, cart, errors, health, media, metrics,
                      openapi, orders, payments, products, ratelimit)
+    from app.catalogue_cache import CatalogueCache
     from app.db import Database
 
     if not settings.jwt_secret:
@@ -60,9 +61,10 @@ def create_app(settings: Settings, *, pool=None, redis=None, stripe=None) -> Sho
     app.add_route("/api/auth/register", accounts.Register(settings, db))
     app.add_route("/api/auth/login", accounts.Login(settings, db))
 
-    app.add_route("/api/products", products.ProductList(settings, db))
+    catalogue = CatalogueCache(settings.listing_cache_ttl, redis)
+    app.add_route("/api/products", products.ProductList(settings, db, catalogue))
     app.add_route("/api/products/search", products.ProductSearch(db))
-    app.add_route(f"/api/products/{{product_id:{ID}}}", products.ProductDetail(db))
+    app.add_route(f"/api/products/{{product_id:{ID}}}", products.ProductDetail(db, catalogue))
     app.add_route("/api/categories", products.Categories(settings, db))
 
     carts = cart.CartStore(settings, redis)
@@ -70,14 +72,14 @@ def create_app(settings: Settings, *, pool=None, redis=None, stripe=None) -> Sho
     app.add_route("/api/cart/clear", cart.CartClear(carts))
     app.add_route(f"/api/cart/{{product_id:{ID}}}", cart.CartLine(settings, db, carts))
 
-    app.add_route("/api/orders", orders.Orders(db, carts))
+    app.add_route("/api/orders", orders.Orders(db, carts, catalogue))
     app.add_route(f"/api/orders/{{order_id:{ID}}}", orders.OrderDetail(db))
 
     pay = payments.Payments(settings, db, stripe)
     app.add_route("/api/payment/config", payments.Config(settings))
     app.add_route("/api/payment/create-intent", payments.CreateIntent(settings, pay))
     app.add_route("/api/payment/confirm-test", payments.ConfirmTest(settings, pay))
-    app.add_route("/api/webhook/stripe", payments.Webhook(settings, db))
+    app.add_route("/api/webhook/stripe", payments.Webhook(settings, db, catalogue))
 
     # unknown paths (under /api or not) get the JSON 404: Falcon's not-found goes through
     # errors.py like every other error

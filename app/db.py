@@ -128,15 +128,24 @@ class Database:
     # --- catalogue -----------------------------------------------------------------------
     PRODUCT_COLUMNS = "id, name, description, price, category, stock, image_url"
 
-    def list_products(self, category: str | None, limit: int, offset: int) -> list[dict]:
-        # newest first, walking products_created_idx / products_category_created_idx
-        where = "WHERE category = %(category)s" if category is not None else ""
+    def product_page_json(self, category: str | None, limit: int, offset: int,
+                          *, count: bool) -> tuple[str, int | None]:
+        """One page of the catalogue, newest first, as JSON text built by PostgreSQL, and the
+        number of products (None unless ``count``), in one round trip.
+
+        The rows never become Python objects: the page is spliced into the response as it
+        came. The query lives in the function product_page (migration 004), whose plans
+        PostgreSQL keeps even behind pgbouncer in transaction mode."""
         with self.connection() as conn:
-            cur = conn.cursor(row_factory=dict_row)
-            return cur.execute(
-                f"SELECT {self.PRODUCT_COLUMNS} FROM products {where}"
-                " ORDER BY created_at DESC, id DESC LIMIT %(limit)s OFFSET %(offset)s",
-                {"category": category, "limit": limit, "offset": offset}).fetchall()
+            return conn.execute("SELECT page, total FROM product_page(%s, %s, %s, %s)",
+                                (category, limit, offset, count)).fetchone()
+
+    def product_json(self, product_id: int) -> str | None:
+        """One product as JSON text (PostgreSQL's), or None."""
+        with self.connection() as conn:
+            row = conn.execute(f"SELECT row_to_json(p)::text FROM (SELECT {self.PRODUCT_COLUMNS}"
+                               " FROM products WHERE id = %s) p", (product_id,)).fetchone()
+        return row[0] if row else None
 
     def count_products(self, category: str | None) -> int:
         with self.connection() as conn:

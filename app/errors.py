@@ -30,6 +30,17 @@ def ok(resp: falcon.Response, data, status: int = 200) -> None:
     resp.media = {"success": True, "data": data}
 
 
+def envelope(data_json: str) -> bytes:
+    """The success envelope around data that is already JSON text."""
+    return b'{"success":true,"data":' + data_json.encode() + b"}"
+
+
+def ok_body(resp: falcon.Response, body: bytes) -> None:
+    """Send a body made by ``envelope`` (no encoding on the way out)."""
+    resp.content_type = falcon.MEDIA_JSON
+    resp.data = body
+
+
 class ApiError(Exception):
     """An answer other than success, raised anywhere in a responder."""
 

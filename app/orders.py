@@ -6,6 +6,7 @@ import logging
 import redis
 
 from app.cart import CartStore
+from app.catalogue_cache import CatalogueCache
 from app.db import Database
 from app.errors import ApiError, not_found, ok
 from app.validation import query_int
@@ -16,8 +17,8 @@ log = logging.getLogger("shop.orders")
 class Orders:
     auth_required = True
 
-    def __init__(self, db: Database, carts: CartStore):
-        self.db, self.carts = db, carts
+    def __init__(self, db: Database, carts: CartStore, catalogue: CatalogueCache):
+        self.db, self.carts, self.catalogue = db, carts, catalogue
 
     def on_post(self, req, resp):
         user_id = req.context.user_id
@@ -30,6 +31,7 @@ class Orders:
                            [{"field": f"items.{s['product_id']}",
                              "message": f"requested {s['requested']}, "
                                         f"{s['available']} available"} for s in shortages])
+        self.catalogue.changed()  # stock went down: no listing may show the old count
         try:
             self.carts.clear(user_id)
         except redis.exceptions.RedisError as exc:

@@ -13,6 +13,7 @@ from decimal import Decimal
 
 import stripe
 
+from app.catalogue_cache import CatalogueCache
 from app.db import Database
 from app.errors import ApiError, ok
 from app.orders import owned_order
@@ -140,8 +141,8 @@ class Webhook:
     """Stripe -> shop. Verified with the SDK; every event id is applied at most once, in the
     same transaction as the order change (table stripe_events), so replays change nothing."""
 
-    def __init__(self, settings: Settings, db: Database):
-        self.settings, self.db = settings, db
+    def __init__(self, settings: Settings, db: Database, catalogue: CatalogueCache):
+        self.settings, self.db, self.catalogue = settings, db, catalogue
 
     def on_post(self, req, resp):
         if not self.settings.stripe_webhook_secret:
@@ -173,4 +174,6 @@ class Webhook:
         intent_id = obj.get("id") if isinstance(obj.get("id"), str) else None
         result = self.db.apply_payment_event(event_id[:255], event_type, order_id, intent_id)
         log.info("stripe event %s %s order=%s: %s", event_id, event_type, order_id, result)
+        if result == "applied" and event_type == "payment_intent.canceled":
+            self.catalogue.changed()  # the order's stock is back on the shelf
         ok(resp, {"received": True, "result": result})

@@ -1,11 +1,15 @@
-"""The catalogue: paginated list with category filter, categories, search, detail."""
+"""The catalogue: paginated list with category filter, categories, search, detail.
+
+The list and the detail are the hot paths: their JSON comes from PostgreSQL as text and goes
+out as it came, through the per-worker CatalogueCache."""
 from __future__ import annotations
 
-import threading
 import time
 
+from app.catalogue_cache import CatalogueCache
 from app.db import Database
-from app.errors import not_found, ok
+from app.errors import envelope, not_found, ok, ok_body
+from app.media import dumps
 from app.settings import Settings
 from app.validation import query_int, query_str
 
@@ -20,44 +24,48 @@ class CountCache:
     ``COUNT(*)`` on every page is what made the naive listing collapse on a large catalogue
     (~10 ms per count on 100k rows; see shared/reference/performance-ceiling.md). The count
     only changes when the catalogue itself changes (seeding, not checkout: stock does not
-    change the number of products), so a short-lived per-worker copy is safe and needs no
-    round trip at all.
+    change the number of products), so a short-lived per-worker copy is safe. A miss is
+    counted in the page's own query: no extra round trip.
     """
 
-    def __init__(self, db: Database, ttl: float):
-        self.db, self.ttl = db, ttl
+    def __init__(self, ttl: float):
+        self.ttl = ttl
         self._counts: dict[str | None, tuple[float, int]] = {}
-        self._lock = threading.Lock()
 
-    def get(self, category: str | None) -> int:
+    def get(self, category: str | None) -> int | None:
         hit = self._counts.get(category)
-        if hit is not None and hit[0] > time.monotonic():
-            return hit[1]
-        count = self.db.count_products(category)
-        with self._lock:
-            if len(self._counts) > 1000:  # arbitrary categories asked for: stay bounded
-                self._counts.clear()
-            self._counts[category] = (time.monotonic() + self.ttl, count)
-        return count
+        return hit[1] if hit is not None and hit[0] > time.monotonic() else None
+
+    def put(self, category: str | None, count: int) -> None:
+        if self.ttl <= 0:
+            return
+        if len(self._counts) > 1000:  # arbitrary categories asked for: stay bounded
+            self._counts.clear()
+        self._counts[category] = (time.monotonic() + self.ttl, count)
 
 
 class ProductList:
-    def __init__(self, settings: Settings, db: Database):
-        self.db = db
-        self.counts = CountCache(db, settings.product_count_ttl)
+    def __init__(self, settings: Settings, db: Database, cache: CatalogueCache):
+        self.db, self.cache = db, cache
+        self.counts = CountCache(settings.product_count_ttl)
 
     def on_get(self, req, resp):
         page = query_int(req, "page", 1)
         per_page = min(query_int(req, "per_page", DEFAULT_PER_PAGE), MAX_PER_PAGE)
         category = query_str(req, "category", max_len=100) or None
-        products = self.db.list_products(category, per_page, (page - 1) * per_page)
-        # a short first page already tells the total: no count needed
-        if page == 1 and len(products) < per_page:
-            total = len(products)
+        ok_body(resp, self.cache.get_or_build(("list", category, page, per_page),
+                                              lambda: self._page(category, page, per_page)))
+
+    def _page(self, category: str | None, page: int, per_page: int) -> bytes:
+        known = self.counts.get(category)
+        products, total = self.db.product_page_json(category, per_page, (page - 1) * per_page,
+                                                    count=known is None)
+        if total is None:
+            total = known
         else:
-            total = self.counts.get(category)
-        ok(resp, {"products": products,
-                  "pagination": {"page": page, "per_page": per_page, "total": total}})
+            self.counts.put(category, total)
+        pagination = dumps({"page": page, "per_page": per_page, "total": total})
+        return envelope(f'{{"products":{products},"pagination":{pagination}}}')
 
 
 class Categories:
@@ -85,11 +93,14 @@ class ProductSearch:
 
 
 class ProductDetail:
-    def __init__(self, db: Database):
-        self.db = db
+    def __init__(self, db: Database, cache: CatalogueCache):
+        self.db, self.cache = db, cache
 
     def on_get(self, req, resp, product_id: int):
-        product = self.db.product(product_id)
-        if product is None:
+        def build():
+            product = self.db.product_json(product_id)
+            return None if product is None else envelope(product)
+        body = self.cache.get_or_build(("product", product_id), build)
+        if body is None:
             raise not_found("Product")
-        ok(resp, product)
+        ok_body(resp, body)

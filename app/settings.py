@@ -75,6 +75,9 @@ class Settings:
                                            "requests per signed-in user per minute (0 = off)")
     product_count_ttl: float = _env("PRODUCT_COUNT_TTL", 30.0, float,
                                     "seconds a worker reuses a catalogue count for pagination")
+    listing_cache_ttl: float = _env("LISTING_CACHE_TTL", 1.0, float,
+                                    "seconds a worker reuses a listing page or product detail; "
+                                    "the shop's own stock changes empty it at once (0 = off)")
     max_body_bytes: int = _env("MAX_BODY_BYTES", 65536, int, "largest accepted request body")
     metrics_dir: str = _env("PROMETHEUS_MULTIPROC_DIR", "",
                             help="empty: each worker serves its own /metrics; a directory: "

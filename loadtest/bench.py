@@ -14,19 +14,10 @@ import statistics
 import time
 from pathlib import Path
 
-from app.settings import Settings
 from loadtest import reference, stacks, wrk
 
 RESULTS = Path(__file__).resolve().parent / "results"
 TRIVIAL, LISTING = "/healthz", "/api/products"
-
-
-def cache_off_env() -> dict[str, str]:
-    """Every numeric app setting that caches listing data, set to 0 (found by name, so a
-    response cache the app adds later is switched off too)."""
-    return {env: "0" for env, default, _ in Settings.describe()
-            if isinstance(default, (int, float)) and not isinstance(default, bool)
-            and ("CACHE" in env or env.endswith("COUNT_TTL")) and "CART" not in env}
 
 
 def rounds(stack, paths: dict[str, str], n: int, seconds: float, conns: int, label: str) -> dict:
@@ -57,7 +48,7 @@ def main(argv=None) -> int:
     out = RESULTS / (f"bench-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}"
                      + ("-quick" if a.quick else ""))
     out.mkdir(parents=True)
-    off = cache_off_env()
+    off = stacks.cache_off_env()
     print(f"[bench] caches off = {off}", flush=True)
     res: dict = {"started": time.time(), "args": vars(a), "cache_off_env": off}
     paths = {"trivial": TRIVIAL, "listing": LISTING}
@@ -71,6 +62,7 @@ def main(argv=None) -> int:
                        "50 products")
         res["seed_seconds"] = stacks.seed(stack, a.large)
         stack.restart_app()  # fresh workers: no count cached from the small catalogue
+        wrk.run(stack.shop_url + LISTING, a.connections, min(a.seconds, 5))  # warm-up, not kept
         large = rounds(stack, {"listing": LISTING}, a.rounds, a.seconds, a.connections,
                        f"{a.large} products")
         res["catalogue"] = {"small": small, "large": large}

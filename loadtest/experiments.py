@@ -25,8 +25,8 @@ from loadtest import reference, stacks, wrk
 from loadtest.samplers import POOL_METRICS, parse_metrics
 
 RESULTS = Path(__file__).resolve().parent / "results"
-# the uncached listing: every request reaches the database (the count too)
-UNCACHED = {"PRODUCT_COUNT_TTL": "0"}
+# the uncached catalogue: every request reaches the database (the count too)
+UNCACHED = stacks.cache_off_env()
 MIX_PATHS = ["/api/products", "/api/products/7", "/api/products/search?q=home",
              "/api/products?category=Electronics"]
 

@@ -4,31 +4,17 @@ for a database's max_connections (or an RDS instance class) and the app's shape.
     python -m loadtest.pool_advisor --rds-class db.t3.micro --hosts 2 --workers 2 --threads 4
     python -m loadtest.pool_advisor --max-connections 100 --hosts 1 --workers 2 --reserve 10
 
-The arithmetic is ``pool_budget()`` of ansible/filter_plugins/pool_budget.py, the same function
-site.yml asserts with: the advisor only searches for the largest size that function accepts.
+The arithmetic is ``pool_budget()`` of app/pool_budget.py, the same function site.yml and
+the Pulumi stacks check with: the advisor only searches for the largest size it accepts.
 """
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from app.pool_budget import RDS_BYTES_PER_CONNECTION, pool_budget, rds_max_connections
+
 GIB = 1024 ** 3
-
-
-def _load_pool_budget():
-    """Import the Ansible filter plugin as a plain module (it is not in a package)."""
-    path = ROOT / "ansible" / "filter_plugins" / "pool_budget.py"
-    spec = importlib.util.spec_from_file_location("pool_budget", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-pool_budget_module = _load_pool_budget()
-pool_budget = pool_budget_module.pool_budget
 
 # Nominal memory (GiB) of the RDS classes a small shop would pick.
 RDS_CLASS_GIB = {
@@ -44,7 +30,7 @@ RDS_CLASS_GIB = {
 # DBInstanceClassMemory is the nominal memory minus what RDS keeps for the OS and its agents,
 # which AWS does not publish. This reserve is calibrated on the one figure the reference saw
 # (db.t3.micro: ~87 connections): 1 GiB - 87 x 9531392 B.
-RDS_OS_RESERVE_BYTES = GIB - 87 * pool_budget_module.RDS_BYTES_PER_CONNECTION
+RDS_OS_RESERVE_BYTES = GIB - 87 * RDS_BYTES_PER_CONNECTION
 
 
 def rds_class_max_connections(instance_class: str) -> int:
@@ -53,7 +39,7 @@ def rds_class_max_connections(instance_class: str) -> int:
     except KeyError:
         raise SystemExit(f"unknown RDS class {instance_class!r}; known: "
                          f"{', '.join(sorted(RDS_CLASS_GIB))} (or pass --max-connections)")
-    return pool_budget_module.rds_max_connections(gib * GIB - RDS_OS_RESERVE_BYTES)
+    return rds_max_connections(gib * GIB - RDS_OS_RESERVE_BYTES)
 
 
 def largest_pool(hosts: int, workers: int, max_connections: int, reserve: int,

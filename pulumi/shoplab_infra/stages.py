@@ -8,7 +8,7 @@ from __future__ import annotations
 import pulumi
 import pulumi_random as random
 
-from k8s import mesh
+from app.pool_budget import pool_budget
 from k8s.app_env import SECRET_SETTINGS, app_config
 from k8s.manifests import merge_values
 from shoplab_infra import firewall
@@ -26,20 +26,24 @@ from shoplab_infra.shop_workload import ShopWorkload, ShopWorkloadArgs
 SSH_USER = "ansible"        # created by the hosts' cloud-init (hosts.user_data)
 
 
-def check_pool_budget(need: int, how: str, k: Knobs) -> int:
-    """Fail the plan when the app could open more connections than the database allows."""
-    allowed = k.int("dbMaxConnections") - k.int("dbReservedConnections")
-    if need > allowed:
-        raise ValueError(
-            f"connection budget: {how} = {need} > dbMaxConnections - dbReservedConnections "
-            f"= {allowed}; lower dbPoolMaxSize, gunicornWorkers or the host/task/pod ceiling")
-    return need
+def check_pool_budget(k: Knobs, copies_key: str, copies: int, workers: int,
+                      pool_max_size: int) -> dict:
+    """Fail the plan when the app could open more connections than the database allows:
+    app/pool_budget.py's check, the one site.yml asserts, for pools straight to the database.
+    ``copies`` is the most app hosts, tasks or pods the stack can run."""
+    budget = pool_budget(app_hosts=copies, workers=workers, pool_max_size=pool_max_size,
+                         max_connections=k.int("dbMaxConnections"), superuser_reserved=0,
+                         reserved=k.int("dbReservedConnections"))
+    if not budget["ok"]:
+        raise ValueError(f"connection budget ({copies_key} {copies} app copies): "
+                         f"{budget['message']}; lower dbPoolMaxSize, gunicornWorkers or "
+                         f"{copies_key}")
+    return budget
 
 
 def _budget(k: Knobs, count_key: str) -> None:
-    count, workers, pool = k.int(count_key), k.int("gunicornWorkers"), k.int("dbPoolMaxSize")
-    check_pool_budget(count * workers * pool,
-                      f"{count_key} {count} x gunicornWorkers {workers} x dbPoolMaxSize {pool}", k)
+    check_pool_budget(k, count_key, k.int(count_key), k.int("gunicornWorkers"),
+                      k.int("dbPoolMaxSize"))
 
 
 def app_settings(k: Knobs) -> dict:
@@ -201,8 +205,8 @@ def stage4(k: Knobs, config: pulumi.Config) -> dict:
     """One k3s host (k3s and Istio installed by Ansible) with the shop's workload on it,
     and the same data tier as stages 2 and 3."""
     values = workload_values(k)
-    check_pool_budget(mesh.pool_budget(values)["connections"],
-                      "k8s.mesh.pool_budget (max_replicas x workers x DB_POOL_MAX_SIZE)", k)
+    check_pool_budget(k, "workload.max_replicas", values["max_replicas"],
+                      values["gunicorn"]["workers"], int(app_config(values)["DB_POOL_MAX_SIZE"]))
     admin = _admin_cidrs(config)
     network = _network("stage4", k)
     host = K3sHost("k3s", K3sHostArgs(

@@ -56,3 +56,10 @@ def test_detail(api, db):
     assert r.json["data"]["id"] == pid and Decimal(str(r.json["data"]["price"])) == price
     r = api.get("/api/products/987654321")
     assert (r.status_code, r.json["error"]["code"]) == (404, "NOT_FOUND")
+
+
+def test_the_last_allowed_page_is_empty_not_an_error(api):
+    # offset = 999,999,999 x 100: past a 32-bit integer, fine as a bigint
+    r = api.get("/api/products", params={"page": 1_000_000_000, "per_page": 100})
+    assert r.status_code == 200, r.text
+    assert r.json["data"]["products"] == [] and r.json["data"]["pagination"]["page"] == 1_000_000_000

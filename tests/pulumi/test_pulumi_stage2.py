@@ -114,7 +114,7 @@ def test_count_and_health_check_follow_config():
 
 def test_connection_budget_is_enforced():
     # 2 hosts x 2 workers x 20 = 80 > 80 - 10 reserved
-    with pytest.raises(ValueError, match="connection budget.*80 > .* = 70"):
+    with pytest.raises(ValueError, match=r"connection budget.*= 80 connections exceed .* = 70"):
         run_stack("stage2", {"shoplab:dbPoolMaxSize": 20})
 
 

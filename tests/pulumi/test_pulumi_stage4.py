@@ -129,7 +129,8 @@ def test_workload_needs_the_kubeconfig():
 
 def test_mesh_sized_beyond_the_database_is_refused():
     # 4 pods x 2 workers x 10 = 80 > 70
-    with pytest.raises(ValueError, match="connection budget"):
+    with pytest.raises(ValueError, match=r"connection budget \(workload.max_replicas 4 .*"
+                                         r"= 80 connections exceed .* = 70"):
         run_stack("stage4", {"shoplab:dbPoolMaxSize": 10})
 
 
