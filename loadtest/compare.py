@@ -30,8 +30,7 @@ STAGE_CONFIG = {
         *[f"roles/{r}/{p}/**/*" for r in _DATA_ROLES for p in _ROLE_PARTS]],
     2: ["ansible/site.yml", "ansible/inventories/lab-stage2/**/*", "ansible/group_vars/**/*",
         *[f"roles/{r}/{p}/**/*" for r in _DATA_ROLES for p in _ROLE_PARTS]],
-    3: ["pulumi/__main__.py", "pulumi/Pulumi.yaml", "pulumi/Pulumi.stage3.yaml",
-        "pulumi/shoplab_infra/*.py"],
+    3: ["pulumi/__main__.py", "Pulumi.yaml", "Pulumi.stage3.yaml", "pulumi/shoplab_infra/*.py"],
     4: ["ansible/stage4.yml", "ansible/inventories/lab-stage4/**/*",
         *[f"roles/{r}/{p}/**/*" for r in ("common", "k3s", "istio") for p in _ROLE_PARTS],
         "k8s/*.py"],
@@ -87,6 +86,9 @@ def render(summaries: dict[int, dict], costs: dict[int, dict], cost_note: str | 
          " from the newest stage report of each stage (linked below). The reference's numbers "
          "are its own claims (seed-system.md section 7); stage 3 and 4 figures had no data "
          "behind them there.", ""]
+    if (RESULTS / "FINDINGS.md").exists():
+        L += ["What the numbers mean (bottlenecks, what was tried, targets met and missed): "
+              "[FINDINGS.md](FINDINGS.md).", ""]
     L += ["## Cost (monthly)", "",
           "| stage | reference quoted | reference, its resources priced | Shoplab (Pulumi cost model) |",
           "|---|---|---|---|"]

@@ -59,7 +59,7 @@ def parse_args(argv=None):
     p.add_argument("--phases", default=",".join(PHASES))
     p.add_argument("--ramp-steps", type=csv_ints, default=[10, 50, 100, 200])
     p.add_argument("--search-steps", type=csv_ints,
-                   default=[100, 200, 300, 500, 700, 1000, 1250, 1500, 2000])
+                   default=[100, 200, 300, 500, 700, 1000, 1250, 1500, 2000, 2500, 3000, 4000])
     p.add_argument("--journey-steps", type=csv_ints, default=[10, 50])
     p.add_argument("--measure", type=float, default=60.0, help="seconds measured per step")
     p.add_argument("--settle", type=float, default=10.0, help="seconds before measuring a step")

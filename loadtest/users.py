@@ -16,27 +16,11 @@ import uuid
 from locust import FastHttpUser, SequentialTaskSet, between, constant, task
 
 from loadtest import reference
+from loadtest.envelope import OUT_OF_STOCK, check_envelope
 
 # product ids the reference's detail requests draw from (its seed had 50 products)
 DETAIL_IDS = range(1, 51)
 PASSWORD = "loadtest-password-1"
-
-
-def check_envelope(resp, ok=(200,)) -> dict | None:
-    """The reference's checks: status 200 (or ``ok``), valid JSON, ``success === true``."""
-    if resp.status_code not in ok:
-        resp.failure(f"HTTP {resp.status_code}")
-        return None
-    try:
-        body = resp.json()
-    except ValueError:
-        resp.failure("invalid JSON")
-        return None
-    if not isinstance(body, dict) or body.get("success") is not True:
-        resp.failure("success is not true")
-        return None
-    resp.success()
-    return body
 
 
 class ListingUser(FastHttpUser):
@@ -78,11 +62,12 @@ class MixUser(FastHttpUser):
 class Journey(SequentialTaskSet):
     """One shopping trip; every step is a separate request named for the stats table."""
 
-    def _call(self, method: str, path: str, name: str, json=None, ok=(200,)) -> dict | None:
+    def _call(self, method: str, path: str, name: str, json=None, ok=(200,),
+              expected=frozenset()) -> dict | None:
         headers = {"Authorization": f"Bearer {self.user.token}"} if self.user.token else {}
         with self.client.request(method, path, name=name, json=json, headers=headers,
                                  catch_response=True) as r:
-            body = check_envelope(r, ok)
+            body = check_envelope(r, ok, expected)
             return body.get("data") if body else None
 
     @task
@@ -118,14 +103,22 @@ class Journey(SequentialTaskSet):
             self.interrupt(reschedule=False)
             return
         pid = random.choice(self.user.seen)
-        self._call("POST", "/api/cart", "cart add", json={"product_id": pid, "quantity": 1})
-        self._call("PUT", f"/api/cart/{pid}", "cart set quantity", json={"quantity": 2})
-        self._call("GET", "/api/cart", "cart")
+        if self._call("POST", "/api/cart", "cart add", json={"product_id": pid, "quantity": 1},
+                      ok=(200, 201), expected=OUT_OF_STOCK) is not None:
+            self._call("PUT", f"/api/cart/{pid}", "cart set quantity", json={"quantity": 2},
+                       expected=OUT_OF_STOCK)
+        cart = self._call("GET", "/api/cart", "cart") or {}
+        self.user.cart_filled = bool(cart.get("items"))
 
     @task
     def checkout_and_pay(self):
-        order = self._call("POST", "/api/orders", "checkout", ok=(200, 201))
+        if not self.user.cart_filled:     # sold out under our feet: nothing to buy this time
+            return
+        order = self._call("POST", "/api/orders", "checkout", ok=(200, 201),
+                           expected=OUT_OF_STOCK)
         if not order:
+            # someone bought the last ones first: empty the cart, as a shopper would
+            self._call("DELETE", "/api/cart/clear", "cart clear")
             return
         oid = order["id"]
         self._call("POST", "/api/payment/create-intent", "payment intent", json={"order_id": oid})
@@ -146,7 +139,7 @@ class ShopperUser(FastHttpUser):
 
     def on_start(self):
         self.email = f"load-{uuid.uuid4().hex[:16]}@example.test"
-        self.token, self.registered = None, False
+        self.token, self.registered, self.cart_filled = None, False, False
         self.seen: list[int] = list(DETAIL_IDS)
         self.register()
 

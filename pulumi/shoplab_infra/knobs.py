@@ -33,7 +33,7 @@ DEFAULTS: dict[str, object] = {
     "instanceType": "t3.small",
     "appCount": 2,                    # stage 2; stage 1 is one host by definition
     "rootVolumeGb": 20,
-    "appPort": 8000,                  # gunicorn on the app hosts (stage 2) and in the task
+    "appPort": 8000,                  # target group port: nginx on stage-2 hosts, gunicorn in tasks
     "gunicornWorkers": 2,             # per host / task / pod: enters the connection budget
     "gunicornThreads": 4,
     "dbPoolMaxSize": _APP.pool_max_size,
