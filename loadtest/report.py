@@ -288,6 +288,9 @@ def markdown(meta: dict, summary: dict, steps: list[dict], plots: list[str]) -> 
     if summary.get("experiments_source"):
         lines += [f"What was tried (pgbouncer mode, indexes, probes, pool size, gunicorn shape): "
                   f"[{summary['experiments_source']}](../{summary['experiments_source']}/experiments.md).", ""]
+    if summary.get("findings"):
+        lines += ["Bottlenecks, targets missed and what was tried, across stages: "
+                  "[FINDINGS.md](../FINDINGS.md).", ""]
     lines += ["## Breaking point", "",
               f"Limits: p95 > {summary['breaking_limits']['p95_ms']:.0f} ms or errors > "
               f"{summary['breaking_limits']['error_rate']:.0%}. "
@@ -341,6 +344,7 @@ def build(run_dir: Path, bench_dir: Path = RESULTS, plots: bool = True) -> dict:
     experiments = sorted(p.name for p in Path(bench_dir).glob("experiments-*")
                          if "-quick" not in p.name and (p / "experiments.md").exists())
     summary["experiments_source"] = experiments[-1] if experiments else None
+    summary["findings"] = (Path(bench_dir) / "FINDINGS.md").exists()
     with open(run_dir / "steps.csv", "w", newline="") as f:
         w = csv.DictWriter(f, CSV_FIELDS, extrasaction="ignore")
         w.writeheader()
