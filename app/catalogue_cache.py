@@ -79,13 +79,15 @@ class CatalogueCache:
                 self._listener.start()
 
     def _listen(self) -> None:
-        reconnecting = False
+        lost = False  # Redis went away: changes may have been missed meanwhile
         while True:
             pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
             try:
                 pubsub.subscribe(CHANNEL)
-                if reconnecting:
+                if lost:
                     self.clear()  # whatever changed while we were not subscribed
+                    log.info("catalogue listener back on Redis")
+                    lost = False
                 while True:
                     # get_message waits with its own timeout, not the client's short
                     # socket_timeout; ping keeps a silent connection checked
@@ -93,8 +95,10 @@ class CatalogueCache:
                         self.clear()
                     pubsub.check_health()
             except (redis.RedisError, OSError) as exc:
-                log.info("catalogue listener reconnecting: %s", exc)
-                reconnecting = True
+                if not lost:  # once per outage, not once per retry
+                    log.warning("catalogue listener lost Redis (%s); until it is back, "
+                                "other workers' changes reach this one after the TTL", exc)
+                lost = True
                 time.sleep(1.0)
             finally:
                 try:
