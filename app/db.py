@@ -147,13 +147,6 @@ class Database:
                                " FROM products WHERE id = %s) p", (product_id,)).fetchone()
         return row[0] if row else None
 
-    def count_products(self, category: str | None) -> int:
-        with self.connection() as conn:
-            if category is None:
-                return conn.execute("SELECT count(*) FROM products").fetchone()[0]
-            return conn.execute("SELECT count(*) FROM products WHERE category = %s",
-                                (category,)).fetchone()[0]
-
     def categories(self) -> list[dict]:
         with self.connection() as conn:
             cur = conn.cursor(row_factory=dict_row)
