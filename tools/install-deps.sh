@@ -8,7 +8,10 @@ cd "$(dirname "$0")/.."
 what=${1:-all}
 
 services=(postgresql-15 postgresql-client-15 redis-server pgbouncer nginx-light curl)
-containers=(podman runc debootstrap uidmap fuse-overlayfs slirp4netns unzip)
+# netavark + aardvark-dns: podman's network backend with name resolution between containers.
+# Debian's podman only recommends them; without them (--no-install-recommends) it falls back to
+# CNI, where containers on a named network cannot resolve each other's names.
+containers=(podman runc netavark aardvark-dns iptables debootstrap uidmap fuse-overlayfs slirp4netns unzip)
 browser=(chromium chromium-driver)
 bench=(wrk)
 case "$what" in
@@ -35,17 +38,38 @@ for s in postgresql redis-server pgbouncer nginx; do
   service "$s" stop >/dev/null 2>&1 || true
 done
 
-if [ "$what" = all ] && [ ! -f /etc/containers/containers.conf.shoplab ]; then
-  # crun cannot run on this cgroup-v1 hybrid host, and podman's default rlimits exceed
-  # what root may set here (see shared/reference/molecule-offline.md).
-  mkdir -p /etc/containers
-  cat > /etc/containers/containers.conf <<CONF
+if [ "$what" = all ]; then
+  # podman's settings for this machine (shared/reference/molecule-offline.md): runc, because
+  # crun cannot run on this cgroup-v1 hybrid host; rlimits root may set here; netavark, whose
+  # aardvark-dns gives containers on a named network each other's names. Compared by content,
+  # so a machine set up by an older version of this script gets the change too.
+  conf=$(cat <<CONF
+# written by Shoplab's tools/install-deps.sh
 [containers]
 default_ulimits = ["nofile=$(ulimit -Hn):$(ulimit -Hn)", "nproc=32768:32768"]
 [engine]
 runtime = "runc"
+[network]
+network_backend = "netavark"
 CONF
-  touch /etc/containers/containers.conf.shoplab
+)
+  if [ "$(cat /etc/containers/containers.conf 2>/dev/null)" != "$conf" ]; then
+    # networks made under another backend are invisible to netavark, and containers joined to
+    # them cannot start: remove this project's (the lab's hosts, molecule's and the tests'
+    # networks) while the old backend still sees them; `make lab` and the tests make them again
+    if command -v podman >/dev/null && [ "$(podman info --format '{{.Host.NetworkBackend}}' 2>/dev/null)" != netavark ]; then
+      mapfile -t old < <(podman ps -aq --filter label=shoplab.lab 2>/dev/null)
+      ((${#old[@]})) && podman rm -f -t 2 "${old[@]}" >/dev/null 2>&1
+      mapfile -t old < <(podman network ls --format '{{.Name}}' 2>/dev/null | grep -E '^(shoplab-|mol-)')
+      ((${#old[@]})) && podman network rm -f "${old[@]}" >/dev/null 2>&1
+      rm -f /etc/cni/net.d/shoplab-*.conflist /etc/cni/net.d/mol-*.conflist
+      echo "podman: lab hosts and project networks of the old network backend removed"
+    fi
+    mkdir -p /etc/containers
+    printf '%s\n' "$conf" > /etc/containers/containers.conf
+    rm -f /etc/containers/containers.conf.shoplab   # the marker older versions of this script left
+    echo "podman: /etc/containers/containers.conf written (runc, ulimits, netavark)"
+  fi
 fi
 
 # The virtualenv: brought in line with the pins only when they changed since the last run.
