@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import os
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 
 def _env(name: str, default, cast=str, help: str = ""):
@@ -64,6 +65,37 @@ class Settings:
     stripe_api_base: str = _env("STRIPE_API_BASE", "",
                                 help="Stripe API base URL; empty = api.stripe.com, the lab "
                                      "points it at the local fake Stripe")
+    stripe_timeout: float = _env("STRIPE_TIMEOUT", 5.0, float,
+                                 "seconds one Stripe request may take (connect and read); with "
+                                 "one retry at most, a Stripe call holds a request thread for "
+                                 "about twice this before the answer is a 503")
+    stripe_max_retries: int = _env("STRIPE_MAX_RETRIES", 1, int,
+                                   "retries of a failed Stripe request (idempotency keys make "
+                                   "them safe)")
+    # --- orders ----------------------------------------------------------------------------
+    order_hold_minutes: int = _env("ORDER_HOLD_MINUTES", 15, int,
+                                   "minutes an unpaid order holds its stock; then the reaper "
+                                   "cancels its PaymentIntent and the stock returns")
+    order_max_pending: int = _env("ORDER_MAX_PENDING", 3, int,
+                                  "unpaid orders one account may hold at once")
+    order_max_line_quantity: int = _env("ORDER_MAX_LINE_QUANTITY", 20, int,
+                                        "units of one product in a cart or an order")
+    order_max_total: Decimal = _env("ORDER_MAX_TOTAL", Decimal("10000"), Decimal,
+                                    "largest order value in USD (Stripe's per-charge maximum "
+                                    "is $999,999.99)")
+    # --- abuse limits ----------------------------------------------------------------------
+    trusted_proxy_hops: int = _env("TRUSTED_PROXY_HOPS", 0, int,
+                                   "proxies in front of the app that append the address they "
+                                   "saw to X-Forwarded-For: the client is that many entries from "
+                                   "its right; 0 = the socket peer (X-Forwarded-For ignored)")
+    login_max_failures: int = _env("LOGIN_MAX_FAILURES", 10, int,
+                                   "failed logins per account and client address in one window "
+                                   "before 429 (0 = off)")
+    login_max_account_failures: int = _env("LOGIN_MAX_ACCOUNT_FAILURES", 100, int,
+                                           "failed logins per account from all addresses in "
+                                           "one window before 429 (0 = off)")
+    login_failure_window: int = _env("LOGIN_FAILURE_WINDOW", 900, int,
+                                     "seconds over which failed logins are counted")
     # --- behaviour -------------------------------------------------------------------------
     readiness_interval: float = _env("READINESS_INTERVAL", 5.0, float,
                                      "seconds a /readyz answer is reused, however often probed")
