@@ -1,7 +1,9 @@
-"""The app's environment on Kubernetes: which settings are secret, and the ConfigMap's data.
+"""The app's environment in containers: which settings are secret, the ConfigMap's data, and
+how its periodic job (the reaper) is run.
 
 Every name and default comes from ``app/settings.py``; this module only decides where each
-one lives (ConfigMap or Secret) and how a values file overrides it.
+one lives (ConfigMap or Secret) and how a values file overrides it. The stage-3 task
+definition (Pulumi) and the stage-4 objects (``k8s.manifests``) both read it.
 """
 from __future__ import annotations
 
@@ -11,6 +13,17 @@ from app.settings import Settings
 # STRIPE_API_BASE is only a URL (the fake Stripe in the lab), so it stays in the ConfigMap.
 SECRET_SETTINGS = ("DATABASE_URL", "REDIS_URL", "JWT_SECRET",
                    "STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET")
+
+# The reaper (app/reaper.py): one pass per run (expire lapsed order holds, retry refunds of
+# late payments, purge idempotency keys older than 24 h); exit 0 when the pass completed,
+# non-zero when it could not (database unreachable). Safe to run several at once (row locks
+# with SKIP LOCKED). Run with the app's image and environment by the stage-3 EventBridge rule,
+# the stage-4 CronJob and the stage-3 lab's stand-in; hosts (stages 1-2) have the shop_app
+# role's timer, with its own default interval.
+REAPER_COMMAND = ("python", "-m", "app.reaper")
+REAPER_INTERVAL_MINUTES = 1
+# a pass that takes longer is stopped (CronJob activeDeadlineSeconds, the lab's `timeout`)
+REAPER_DEADLINE_SECONDS = 300
 
 
 def app_config(values: dict) -> dict[str, str]:

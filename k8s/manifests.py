@@ -1,7 +1,9 @@
 """The shop's stage-4 objects as plain dicts: one function, used by Pulumi and by Ansible.
 
-``shop_objects(default_values())`` returns the Namespace, ConfigMap, Deployment, Service, HPA,
-PodDisruptionBudget and the Istio Gateway, VirtualService and DestinationRule. The app's
+``shop_objects(default_values())`` returns the Namespace, ConfigMap, Deployment, the reaper's
+CronJob, Service, HPA, PodDisruptionBudget and the Istio Gateway, VirtualService and
+DestinationRule. The Deployment's pods and the reaper's share one image, environment and
+security context (the helpers below build them once). The app's
 settings come from ``app/settings.py`` (the only place they are defined); the secret ones are
 referenced from a Secret whose data is supplied at deploy time (``secret_object``), never
 stored in the repo. Mesh limits are derived from the pool settings in ``k8s.mesh``.
@@ -11,7 +13,8 @@ from __future__ import annotations
 import copy
 
 from k8s import mesh
-from k8s.app_env import SECRET_SETTINGS, app_config
+from k8s.app_env import (REAPER_COMMAND, REAPER_DEADLINE_SECONDS, REAPER_INTERVAL_MINUTES,
+                         SECRET_SETTINGS, app_config)
 from k8s.naming import labels as _labels, meta as _meta, selector as _selector
 
 def default_values() -> dict:
@@ -32,7 +35,13 @@ def default_values() -> dict:
         "run_as_user": 10001,
         "resources": {"requests": {"cpu": "250m", "memory": "256Mi"},
                       "limits": {"cpu": "1", "memory": "512Mi"}},
-        "settings": {},                  # overrides of app/settings.py defaults, by env name
+        # one Python process for one pass (the CronJob's pod)
+        "reaper_resources": {"requests": {"cpu": "50m", "memory": "128Mi"},
+                             "limits": {"cpu": "500m", "memory": "256Mi"}},
+        # overrides of app/settings.py defaults, by env name. One proxy in front of the pods
+        # appends the client's address to X-Forwarded-For: the Istio ingress gateway. (The
+        # shop Service's own NodePort, for admins only, bypasses it.)
+        "settings": {"TRUSTED_PROXY_HOPS": 1},
         "secret_name": "shop-secrets",
         "gateway_hosts": ["*"],
         "ingress_selector": {"istio": "ingressgateway"},
@@ -76,6 +85,33 @@ def secret_object(values: dict, string_data: dict[str, str]) -> dict:
             "stringData": {k: string_data[k] for k in SECRET_SETTINGS}}
 
 
+def _env_sources(values: dict) -> dict:
+    """The app's settings in a container: the ConfigMap whole, each secret from the Secret."""
+    return {
+        "envFrom": [{"configMapRef": {"name": f"{values['name']}-config"}}],
+        "env": [{"name": "PYTHONDONTWRITEBYTECODE", "value": "1"}] + [
+            {"name": key, "valueFrom": {"secretKeyRef": {"name": values["secret_name"],
+                                                          "key": key}}}
+            for key in SECRET_SETTINGS],
+    }
+
+
+def _container_security() -> dict:
+    return {"runAsNonRoot": True, "allowPrivilegeEscalation": False,
+            "readOnlyRootFilesystem": True, "capabilities": {"drop": ["ALL"]}}
+
+
+def _pod_security(values: dict) -> dict:
+    uid = values["run_as_user"]
+    return {"runAsNonRoot": True, "runAsUser": uid, "runAsGroup": uid, "fsGroup": uid,
+            "seccompProfile": {"type": "RuntimeDefault"}}
+
+
+# /tmp is the only writable place (read-only root filesystem)
+_TMP_MOUNT = {"name": "tmp", "mountPath": "/tmp"}
+_TMP_VOLUME = {"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}}
+
+
 def _container(values: dict) -> dict:
     settings = app_config(values)
     gunicorn = values["gunicorn"]
@@ -92,11 +128,7 @@ def _container(values: dict) -> dict:
                  # heartbeat files on the emptyDir: the root filesystem is read-only
                  "--worker-tmp-dir", "/tmp", "--access-logfile", "-"],
         "ports": [{"name": "http", "containerPort": values["port"], "protocol": "TCP"}],
-        "envFrom": [{"configMapRef": {"name": f"{values['name']}-config"}}],
-        "env": [{"name": "PYTHONDONTWRITEBYTECODE", "value": "1"}] + [
-            {"name": key, "valueFrom": {"secretKeyRef": {"name": values["secret_name"],
-                                                          "key": key}}}
-            for key in SECRET_SETTINGS],
+        **_env_sources(values),
         "resources": copy.deepcopy(values["resources"]),
         # gives a slow first import (cold page cache) time before liveness may kill the pod
         "startupProbe": probe("/healthz", periodSeconds=2, failureThreshold=30),
@@ -108,15 +140,12 @@ def _container(values: dict) -> dict:
             failureThreshold=2),
         # the endpoint is removed from Services and Envoy before gunicorn gets SIGTERM
         "lifecycle": {"preStop": {"sleep": {"seconds": 5}}},
-        "securityContext": {"runAsNonRoot": True, "allowPrivilegeEscalation": False,
-                            "readOnlyRootFilesystem": True,
-                            "capabilities": {"drop": ["ALL"]}},
-        "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
+        "securityContext": _container_security(),
+        "volumeMounts": [dict(_TMP_MOUNT)],
     }
 
 
 def deployment(values: dict) -> dict:
-    uid = values["run_as_user"]
     return {
         "apiVersion": "apps/v1", "kind": "Deployment",
         "metadata": _meta(values),
@@ -131,16 +160,80 @@ def deployment(values: dict) -> dict:
                 "spec": {
                     "automountServiceAccountToken": False,   # the shop never calls the API
                     "terminationGracePeriodSeconds": 30,
-                    "securityContext": {"runAsNonRoot": True, "runAsUser": uid,
-                                        "runAsGroup": uid, "fsGroup": uid,
-                                        "seccompProfile": {"type": "RuntimeDefault"}},
+                    "securityContext": _pod_security(values),
                     # spread over nodes when there are several; stage 4 has one, so only prefer
                     "topologySpreadConstraints": [{
                         "maxSkew": 1, "topologyKey": "kubernetes.io/hostname",
                         "whenUnsatisfiable": "ScheduleAnyway",
                         "labelSelector": {"matchLabels": _selector(values)}}],
                     "containers": [_container(values)],
-                    "volumes": [{"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}}],
+                    "volumes": [copy.deepcopy(_TMP_VOLUME)],
+                },
+            },
+        },
+    }
+
+
+def reaper_schedule(minutes: int = REAPER_INTERVAL_MINUTES) -> str:
+    """The cron expression for "every ``minutes`` minutes" (1..59, from the top of the hour)."""
+    if not 1 <= minutes <= 59:
+        raise ValueError(f"reaper interval {minutes} min: a cron minute field takes 1..59")
+    return "* * * * *" if minutes == 1 else f"*/{minutes} * * * *"
+
+
+def reaper_cron_job(values: dict) -> dict:
+    """The reaper (k8s.app_env.REAPER_COMMAND) as a CronJob: the Deployment's image, settings
+    and security context, a pod of its own labels (no Service, PDB or HPA selects it)."""
+    name = f"{values['name']}-reaper"
+    labels = {**_labels(values), "app.kubernetes.io/name": name, "app": name,
+              "app.kubernetes.io/component": "reaper"}
+    return {
+        "apiVersion": "batch/v1", "kind": "CronJob",
+        "metadata": {**_meta(values, name), "labels": dict(labels)},
+        "spec": {
+            "schedule": reaper_schedule(),
+            # a pass is safe beside another, but a slow one should not pile up pods behind it
+            "concurrencyPolicy": "Forbid",
+            # a run not started within 30 s of its minute is skipped (the next minute's
+            # covers it); without a deadline, >100 missed runs (an outage of the controller)
+            # would stop the schedule altogether
+            "startingDeadlineSeconds": 30,
+            "successfulJobsHistoryLimit": 1,
+            "failedJobsHistoryLimit": 3,      # kept with their pod's log for a look
+            "jobTemplate": {
+                "metadata": {"labels": dict(labels)},
+                "spec": {
+                    # no retry inside a run: the next run is a minute away
+                    "backoffLimit": 0,
+                    "activeDeadlineSeconds": REAPER_DEADLINE_SECONDS,
+                    "template": {
+                        # No Envoy sidecar (the namespace injects one into every pod): a pod
+                        # completes only when all its containers exit, and a classic sidecar
+                        # never does, so every Job would hang until activeDeadlineSeconds.
+                        # Nothing is lost: the reaper receives no traffic, and what it calls
+                        # (PostgreSQL and Redis, managed services outside the cluster, and
+                        # Stripe) is outside the mesh, so mesh mTLS (k8s/ configures no
+                        # PeerAuthentication; Istio's default is PERMISSIVE) never applies to
+                        # it. The label is the current form (the same-named annotation is
+                        # deprecated); it works whether or not Istio injects native sidecars.
+                        "metadata": {"labels": {**labels, "sidecar.istio.io/inject": "false"}},
+                        "spec": {
+                            "restartPolicy": "Never",
+                            "automountServiceAccountToken": False,
+                            "securityContext": _pod_security(values),
+                            "containers": [{
+                                "name": "reaper",
+                                "image": values["image"],
+                                "imagePullPolicy": values["image_pull_policy"],
+                                "command": list(REAPER_COMMAND),
+                                **_env_sources(values),
+                                "resources": copy.deepcopy(values["reaper_resources"]),
+                                "securityContext": _container_security(),
+                                "volumeMounts": [dict(_TMP_MOUNT)],
+                            }],
+                            "volumes": [copy.deepcopy(_TMP_VOLUME)],
+                        },
+                    },
                 },
             },
         },
@@ -183,7 +276,8 @@ def disruption_budget(values: dict) -> dict:
 
 def shop_objects(values: dict) -> list[dict]:
     """Every object of the shop on k3s + Istio, in apply order (the Secret is not included)."""
-    return [namespace(values), config_map(values), deployment(values), service(values),
-            autoscaler(values), disruption_budget(values),
+    return [namespace(values), config_map(values), deployment(values),
+            reaper_cron_job(values), service(values), autoscaler(values),
+            disruption_budget(values),
             mesh.gateway(values), mesh.virtual_service(values),
             mesh.destination_rule(values)]

@@ -24,6 +24,7 @@ _TYPED = {
     ("v1", "Secret"): kubernetes.core.v1.Secret,
     ("v1", "Service"): kubernetes.core.v1.Service,
     ("apps/v1", "Deployment"): kubernetes.apps.v1.Deployment,
+    ("batch/v1", "CronJob"): kubernetes.batch.v1.CronJob,
     ("autoscaling/v2", "HorizontalPodAutoscaler"):
         kubernetes.autoscaling.v2.HorizontalPodAutoscaler,
     ("policy/v1", "PodDisruptionBudget"): kubernetes.policy.v1.PodDisruptionBudget,
@@ -85,6 +86,9 @@ class ShopWorkload(pulumi.ComponentResource):
                 # the HPA owns the replica count once the Deployment exists
                 extra = pulumi.ResourceOptions(ignore_changes=["spec.replicas"],
                                                depends_on=[self.namespace, self.secret])
+            elif obj["kind"] == "CronJob":
+                # its pods read the Secret too: no run before it exists
+                extra = pulumi.ResourceOptions(depends_on=[self.namespace, self.secret])
             self.resources.append(create_object(obj, pulumi.ResourceOptions.merge(in_namespace,
                                                                                   extra)))
         self.namespace_name = args.values["namespace"]

@@ -17,8 +17,9 @@ import yaml
 
 from app.settings import Settings
 from k8s import mesh
-from k8s.manifests import (SECRET_SETTINGS, default_values, merge_values, secret_object,
-                           shop_objects)
+from k8s.app_env import REAPER_COMMAND, REAPER_DEADLINE_SECONDS
+from k8s.manifests import (SECRET_SETTINGS, default_values, merge_values, reaper_schedule,
+                           secret_object, shop_objects)
 from k8s.render import main as render_main
 
 HERE = pathlib.Path(__file__).resolve().parent
@@ -65,7 +66,7 @@ def kinds(objects) -> dict[str, dict]:
 
 def test_every_kind_is_there(objects):
     assert [o["kind"] for o in objects] == [
-        "Namespace", "ConfigMap", "Deployment", "Service", "HorizontalPodAutoscaler",
+        "Namespace", "ConfigMap", "Deployment", "CronJob", "Service", "HorizontalPodAutoscaler",
         "PodDisruptionBudget", "Gateway", "VirtualService", "DestinationRule"]
 
 
@@ -75,7 +76,7 @@ def test_every_kind_is_there(objects):
                          ids=["defaults", "overrides"])
 def test_kubernetes_objects_are_valid_for_the_k3s_version(values):
     objects = [o for o in shop_objects(values) if not is_istio(o)]
-    assert len(objects) == 6
+    assert len(objects) == 7
     for obj in objects:
         kubernetes_validate.validate(obj, K8S_VERSION, strict=True)
 
@@ -93,6 +94,18 @@ def test_secret_is_valid(objects):
 ], ids=lambda b: b[0] if isinstance(b, tuple) else None)
 def test_kubernetes_validator_rejects_a_broken_deployment(kinds, breakage):
     broken = copy.deepcopy(kinds["Deployment"])
+    breakage[1](broken)
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(broken, K8S_VERSION, strict=True)
+
+
+@pytest.mark.parametrize("breakage", [
+    ("unknown field", lambda c: c["spec"]["jobTemplate"]["spec"].update({"backoffLimits": 0})),
+    ("wrong type", lambda c: c["spec"].update({"schedule": 1})),
+    ("missing required", lambda c: c["spec"].pop("jobTemplate")),
+], ids=lambda b: b[0] if isinstance(b, tuple) else None)
+def test_kubernetes_validator_rejects_a_broken_cron_job(kinds, breakage):
+    broken = copy.deepcopy(kinds["CronJob"])
     breakage[1](broken)
     with pytest.raises(kubernetes_validate.ValidationError):
         kubernetes_validate.validate(broken, K8S_VERSION, strict=True)
@@ -158,10 +171,12 @@ def test_runs_non_root_read_only_without_capabilities(kinds):
     assert set(container(kinds)["resources"]) == {"requests", "limits"}
 
 
-def test_every_setting_reaches_the_pod_exactly_once(kinds):
-    """Non-secret settings from the ConfigMap, secret ones from the Secret, none twice."""
+@pytest.mark.parametrize("kind", ["Deployment", "CronJob"])
+def test_every_setting_reaches_the_pod_exactly_once(kinds, kind):
+    """Non-secret settings from the ConfigMap, secret ones from the Secret, none twice: in the
+    shop's pods and in the reaper's."""
     config = kinds["ConfigMap"]["data"]
-    c = container(kinds)
+    c = container(kinds) if kind == "Deployment" else reaper_pod(kinds)["containers"][0]
     assert c["envFrom"] == [{"configMapRef": {"name": kinds["ConfigMap"]["metadata"]["name"]}}]
     from_secret = {e["name"] for e in c["env"] if "valueFrom" in e}
     assert from_secret == set(SECRET_SETTINGS)
@@ -169,6 +184,14 @@ def test_every_setting_reaches_the_pod_exactly_once(kinds):
         {"shop-secrets"}
     assert not set(config) & set(SECRET_SETTINGS)
     assert set(config) | from_secret == {env for env, _, _ in Settings.describe()}
+
+
+def test_one_proxy_appends_to_x_forwarded_for(kinds):
+    # the Istio ingress gateway; the app's own default (0) would see only the gateway's address
+    assert Settings().trusted_proxy_hops == 0
+    assert kinds["ConfigMap"]["data"]["TRUSTED_PROXY_HOPS"] == "1"
+    overridden = by_kind(shop_objects(merge_values({"settings": {"TRUSTED_PROXY_HOPS": 2}})))
+    assert overridden["ConfigMap"]["data"]["TRUSTED_PROXY_HOPS"] == "2"
 
 
 def test_configmap_reads_back_as_the_same_settings():
@@ -242,6 +265,72 @@ def test_timeouts_let_the_app_answer_first_and_retries_stay_safe(kinds):
     assert set(http["retries"]["retryOn"].split(",")) == {"connect-failure", "refused-stream"}
     outlier = kinds["DestinationRule"]["spec"]["trafficPolicy"]["outlierDetection"]
     assert outlier["maxEjectionPercent"] <= 50
+
+
+# --- the reaper's CronJob ------------------------------------------------------------------
+
+def reaper_pod(kinds) -> dict:
+    return kinds["CronJob"]["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+
+
+def test_reaper_runs_every_minute_one_at_a_time_within_deadlines(kinds):
+    spec = kinds["CronJob"]["spec"]
+    assert kinds["CronJob"]["metadata"]["name"] == "shop-reaper"
+    assert spec["schedule"] == "* * * * *"
+    assert spec["concurrencyPolicy"] == "Forbid"
+    assert 0 < spec["startingDeadlineSeconds"] < 60          # a late run gives way to the next
+    assert spec["successfulJobsHistoryLimit"] >= 1 and spec["failedJobsHistoryLimit"] >= 1
+    job = spec["jobTemplate"]["spec"]
+    assert job["backoffLimit"] <= 1
+    assert job["activeDeadlineSeconds"] == REAPER_DEADLINE_SECONDS
+    assert reaper_pod(kinds)["restartPolicy"] == "Never"
+
+
+def test_reaper_schedule_for_other_intervals():
+    assert reaper_schedule(5) == "*/5 * * * *"
+    for minutes in (0, 60):
+        with pytest.raises(ValueError, match="1..59"):
+            reaper_schedule(minutes)
+
+
+def test_reaper_is_the_shop_image_running_the_reaper_command(kinds):
+    pod = reaper_pod(kinds)
+    [c] = pod["containers"]
+    assert c["command"] == list(REAPER_COMMAND) == ["python", "-m", "app.reaper"]
+    assert "args" not in c
+    shop = container(kinds)
+    assert (c["image"], c["imagePullPolicy"]) == (shop["image"], shop["imagePullPolicy"])
+    assert (c["envFrom"], c["env"]) == (shop["envFrom"], shop["env"])
+    assert set(c["resources"]) == {"requests", "limits"}
+
+
+def test_reaper_has_the_shop_pods_security_context(kinds):
+    pod, shop_pod = reaper_pod(kinds), kinds["Deployment"]["spec"]["template"]["spec"]
+    assert pod["securityContext"] == shop_pod["securityContext"]
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert pod["containers"][0]["securityContext"] == container(kinds)["securityContext"]
+    assert pod["containers"][0]["securityContext"]["readOnlyRootFilesystem"] is True
+    assert pod["containers"][0]["securityContext"]["allowPrivilegeEscalation"] is False
+    assert pod["automountServiceAccountToken"] is False
+    mounts = {m["mountPath"]: m["name"] for m in pod["containers"][0]["volumeMounts"]}
+    assert "emptyDir" in {v["name"]: v for v in pod["volumes"]}[mounts["/tmp"]]
+
+
+def test_reaper_pods_have_no_sidecar_in_a_namespace_that_injects_one(kinds):
+    # a classic Envoy sidecar never exits, so the Job would never complete
+    assert kinds["Namespace"]["metadata"]["labels"]["istio-injection"] == "enabled"
+    template = kinds["CronJob"]["spec"]["jobTemplate"]["spec"]["template"]
+    assert template["metadata"]["labels"]["sidecar.istio.io/inject"] == "false"
+
+
+def test_reaper_pods_are_selected_by_nothing_of_the_shops(kinds):
+    """The Service must not send requests to a reaper pod, nor the PDB count it."""
+    pod_labels = kinds["CronJob"]["spec"]["jobTemplate"]["spec"]["template"]["metadata"]["labels"]
+    selectors = [kinds["Service"]["spec"]["selector"],
+                 kinds["PodDisruptionBudget"]["spec"]["selector"]["matchLabels"],
+                 kinds["Deployment"]["spec"]["selector"]["matchLabels"]]
+    for selector in selectors:
+        assert not selector.items() <= pod_labels.items(), selector
 
 
 # --- rendering -----------------------------------------------------------------------------
