@@ -2,7 +2,8 @@
 
 ECR repository, cluster, log group, one Secrets Manager secret holding the app's secret
 settings, the execution role allowed to read it, the task definition, the service and its
-autoscaling on CPU and on ALB requests per task."""
+autoscaling on CPU and on ALB requests per task; and the app's periodic commands (the reaper)
+as EventBridge schedules that run the same task definition with another command."""
 from __future__ import annotations
 
 import json
@@ -14,6 +15,22 @@ import pulumi_aws as aws
 from shoplab_infra.tagging import tags
 
 _EXECUTION_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"
+_CONTAINER = "shop"     # the task definition's one container
+
+
+def rate_expression(minutes: int) -> str:
+    """EventBridge's schedule expression for "every ``minutes`` minutes"."""
+    if minutes < 1:
+        raise ValueError(f"schedule every {minutes} min: EventBridge's rate is at least 1 minute")
+    return f"rate({minutes} minute{'' if minutes == 1 else 's'})"
+
+
+@dataclass
+class ScheduledCommand:
+    """A command of the app's image run on a schedule as a task of the service's definition."""
+    name: str                       # resource names: <component>-<name>-...
+    command: list[str]              # the container's command (CMD; the image's entrypoint stays)
+    every_minutes: int
 
 
 @dataclass
@@ -38,6 +55,7 @@ class ContainerServiceArgs:
     secrets: dict[str, pulumi.Input[str]]        # secret settings, by env name
     health_check_path: str = "/healthz"
     depends_on: list = field(default_factory=list)   # the listener: the TG must be in use
+    scheduled: list[ScheduledCommand] = field(default_factory=list)
 
 
 class ContainerService(pulumi.ComponentResource):
@@ -92,7 +110,7 @@ class ContainerService(pulumi.ComponentResource):
         task_role = aws.iam.Role(f"{name}-task", assume_role_policy=assume, tags=t("task"),
                                  opts=child)
         container = {
-            "name": "shop",
+            "name": _CONTAINER,
             "image": pulumi.Output.format("{0}:{1}", self.repository.repository_url,
                                           args.image_tag),
             "essential": True,
@@ -131,7 +149,7 @@ class ContainerService(pulumi.ComponentResource):
                 # public subnets without a NAT gateway: the task pulls from ECR over its own IP
                 assign_public_ip=True),
             load_balancers=[aws.ecs.ServiceLoadBalancerArgs(
-                target_group_arn=args.target_group_arn, container_name="shop",
+                target_group_arn=args.target_group_arn, container_name=_CONTAINER,
                 container_port=args.container_port)],
             health_check_grace_period_seconds=30,
             deployment_minimum_healthy_percent=100, deployment_maximum_percent=200,
@@ -163,7 +181,63 @@ class ContainerService(pulumi.ComponentResource):
                     PolicyTargetTrackingScalingPolicyConfigurationPredefinedMetricSpecificationArgs(
                         predefined_metric_type=metric, resource_label=label)),
                 opts=child)
+        if args.scheduled:
+            self._schedule(name, args, execution_role, task_role, t)
         self.repository_url = self.repository.repository_url
         self.register_outputs({"repository_url": self.repository_url,
                                "cluster_name": self.cluster.name,
                                "service_name": self.service.name})
+
+    def _schedule(self, name: str, args: ContainerServiceArgs, execution_role: aws.iam.Role,
+                  task_role: aws.iam.Role, t) -> None:
+        """EventBridge rules that start a task of the service's definition on a schedule, with
+        the container's command overridden (RunTask's containerOverrides, from the target's
+        input). Same subnets, public address and security group as the service's tasks: the
+        subnets without a NAT gateway are the only way to ECR, Secrets Manager and Stripe, and
+        the group is the one the database and Redis admit. A run-task is in no service, so the
+        container's HTTP health check (nothing listens) only marks it unhealthy; ECS does not
+        stop a standalone task for that."""
+        child = pulumi.ResourceOptions(parent=self)
+        assume = json.dumps({"Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Action": "sts:AssumeRole",
+            "Principal": {"Service": "events.amazonaws.com"}}]})
+        self.schedule_role = aws.iam.Role(f"{name}-schedule", assume_role_policy=assume,
+                                          tags=t("schedule"), opts=child)
+        # RunTask of any revision of this family, on this cluster only; PassRole of exactly the
+        # two roles the task definition names, to ECS tasks only
+        aws.iam.RolePolicy(
+            f"{name}-schedule-run-task", role=self.schedule_role.id,
+            policy=pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": [
+                {"Effect": "Allow", "Action": ["ecs:RunTask"],
+                 "Resource": [pulumi.Output.format(
+                     "{0}:*", self.task_definition.arn_without_revision)],
+                 "Condition": {"ArnEquals": {"ecs:cluster": self.cluster.arn}}},
+                {"Effect": "Allow", "Action": ["iam:PassRole"],
+                 "Resource": [execution_role.arn, task_role.arn],
+                 "Condition": {"StringLike": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}}},
+            ]}),
+            opts=child)
+        self.schedules = []
+        for job in args.scheduled:
+            rule = aws.cloudwatch.EventRule(
+                f"{name}-{job.name}", description=f"{' '.join(job.command)} on the {name} task",
+                schedule_expression=rate_expression(job.every_minutes),
+                tags=t(job.name), opts=child)
+            aws.cloudwatch.EventTarget(
+                f"{name}-{job.name}", rule=rule.name, arn=self.cluster.arn,
+                role_arn=self.schedule_role.arn,
+                ecs_target=aws.cloudwatch.EventTargetEcsTargetArgs(
+                    task_definition_arn=self.task_definition.arn, task_count=1,
+                    launch_type="FARGATE", platform_version="LATEST",
+                    network_configuration=aws.cloudwatch.EventTargetEcsTargetNetworkConfigurationArgs(
+                        subnets=args.subnet_ids, security_groups=[args.security_group_id],
+                        assign_public_ip=True)),
+                input=json.dumps({"containerOverrides": [
+                    {"name": _CONTAINER, "command": list(job.command)}]}),
+                # a run that could not start is retried within its own interval only: then
+                # the next one is due
+                retry_policy=aws.cloudwatch.EventTargetRetryPolicyArgs(
+                    maximum_event_age_in_seconds=60 * job.every_minutes,
+                    maximum_retry_attempts=2),
+                opts=child)
+            self.schedules.append(rule)

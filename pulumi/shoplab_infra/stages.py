@@ -9,12 +9,13 @@ import pulumi
 import pulumi_random as random
 
 from app.pool_budget import pool_budget
-from k8s.app_env import SECRET_SETTINGS, app_config
+from k8s.app_env import REAPER_COMMAND, REAPER_INTERVAL_MINUTES, SECRET_SETTINGS, app_config
 from k8s.manifests import merge_values
 from shoplab_infra import firewall
 from shoplab_infra.app_hosts import AppHosts, AppHostsArgs
 from shoplab_infra.cache import Cache, CacheArgs
-from shoplab_infra.container_service import ContainerService, ContainerServiceArgs
+from shoplab_infra.container_service import (ContainerService, ContainerServiceArgs,
+                                             ScheduledCommand)
 from shoplab_infra.database import Database, DatabaseArgs
 from shoplab_infra.hosts import HostSpec
 from shoplab_infra.k3s_host import K3sHost, K3sHostArgs
@@ -24,6 +25,10 @@ from shoplab_infra.network import Network, NetworkArgs
 from shoplab_infra.shop_workload import ShopWorkload, ShopWorkloadArgs
 
 SSH_USER = "ansible"        # created by the hosts' cloud-init (hosts.user_data)
+# Proxies in front of stage 3's tasks that append the client's address to X-Forwarded-For:
+# the ALB (TRUSTED_PROXY_HOPS; shoplab:appSettings overrides it). Stage 4's is in
+# k8s.manifests.default_values (the ingress gateway), the hosts' in the shop_app role (nginx).
+STAGE3_PROXY_HOPS = 1
 
 
 def check_pool_budget(k: Knobs, copies_key: str, copies: int, workers: int,
@@ -170,7 +175,8 @@ def stage3(k: Knobs, config: pulumi.Config) -> dict:
                                       source_group_ids=[lb.security_group_id],
                                       description="shop tasks")
     db, cache = _data_tier("stage3", k, network, [tasks_group.id])
-    environment = app_config({"settings": app_settings(k)})
+    environment = app_config({"settings": {"TRUSTED_PROXY_HOPS": STAGE3_PROXY_HOPS,
+                                           **app_settings(k)}})
     environment["GUNICORN_CMD_ARGS"] = (f"--bind 0.0.0.0:{k.int('appPort')} "
                                         f"--workers {k.int('gunicornWorkers')} "
                                         f"--threads {k.int('gunicornThreads')}")
@@ -185,7 +191,9 @@ def stage3(k: Knobs, config: pulumi.Config) -> dict:
         environment=environment,
         secrets=app_secrets("stage3", config, db.url, cache.url),
         health_check_path=k.get("healthCheckPath"),
-        depends_on=[lb.listener]))
+        depends_on=[lb.listener],
+        # the reaper (k8s.app_env): one task of the shop's definition per interval
+        scheduled=[ScheduledCommand("reaper", list(REAPER_COMMAND), REAPER_INTERVAL_MINUTES)]))
     return {"alb_dns_name": lb.dns_name, "url": pulumi.Output.format("http://{0}/", lb.dns_name),
             "repository_url": service.repository_url, "cluster_name": service.cluster.name,
             "service_name": service.service.name, **_data_outputs(db, cache, k)}

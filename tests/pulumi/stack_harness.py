@@ -66,6 +66,12 @@ class RecordingMocks(pulumi.runtime.Mocks):
             "aws:ec2/keyPair:KeyPair": {"keyName": name},
             "aws:ecs/cluster:Cluster": {"name": name},
             "aws:ecs/service:Service": {"name": name},
+            "aws:ecs/taskDefinition:TaskDefinition": {
+                "arn": f"arn:aws:ecs:us-east-1:123456789012:task-definition/"
+                       f"{args.inputs.get('family')}:1",
+                "arnWithoutRevision": f"arn:aws:ecs:us-east-1:123456789012:task-definition/"
+                                      f"{args.inputs.get('family')}"},
+            "aws:cloudwatch/eventRule:EventRule": {"name": name},
             "aws:iam/role:Role": {"name": name},
             "aws:rds/subnetGroup:SubnetGroup": {"name": name},
             "aws:rds/parameterGroup:ParameterGroup": {"name": name},

@@ -1,13 +1,15 @@
 """Stage 3: ECR, ECS Fargate service behind the ALB, secrets from Secrets Manager,
-autoscaling on CPU and requests, logs in CloudWatch; the same data tier as stage 2."""
+autoscaling on CPU and requests, logs in CloudWatch, the reaper on an EventBridge schedule;
+the same data tier as stage 2."""
 import json
 
 import pytest
 
 from app.settings import Settings
 from stack_harness import run_stack
-from k8s.app_env import SECRET_SETTINGS
+from k8s.app_env import REAPER_COMMAND, SECRET_SETTINGS
 from mock_records import is_secret
+from shoplab_infra.container_service import rate_expression
 
 
 def _container(run):
@@ -24,6 +26,9 @@ def test_resource_counts(stacks):
                 "aws:secretsmanager/secret:Secret": 1,
                 "aws:secretsmanager/secretVersion:SecretVersion": 1,
                 "aws:cloudwatch/logGroup:LogGroup": 1, "aws:lb/loadBalancer:LoadBalancer": 1,
+                "aws:cloudwatch/eventRule:EventRule": 1,
+                "aws:cloudwatch/eventTarget:EventTarget": 1,
+                "aws:iam/role:Role": 3, "aws:iam/rolePolicy:RolePolicy": 2,
                 "aws:rds/instance:Instance": 1,
                 "aws:elasticache/replicationGroup:ReplicationGroup": 1,
                 "aws:ec2/instance:Instance": 0}
@@ -58,6 +63,7 @@ def test_environment_is_the_apps_settings_and_secrets_come_from_secrets_manager(
     assert set(env) - known == {"GUNICORN_CMD_ARGS"}
     assert set(env) | set(SECRET_SETTINGS) == known | {"GUNICORN_CMD_ARGS"}
     assert env["DB_POOL_MAX_SIZE"] == "5"                   # from Pulumi.stage3.yaml
+    assert env["TRUSTED_PROXY_HOPS"] == "1"                 # the ALB (the app's default is 0)
     assert env["GUNICORN_CMD_ARGS"] == "--bind 0.0.0.0:8000 --workers 2 --threads 4"
     secrets = {s["name"]: s["valueFrom"] for s in container["secrets"]}
     assert sorted(secrets) == sorted(SECRET_SETTINGS)
@@ -69,7 +75,9 @@ def test_environment_is_the_apps_settings_and_secrets_come_from_secrets_manager(
 
 
 def test_execution_role_reads_only_its_secret(stacks):
-    [policy] = stacks["stage3"].mocks.of_type("aws:iam/rolePolicy:RolePolicy")
+    [policy] = [p for p in stacks["stage3"].mocks.of_type("aws:iam/rolePolicy:RolePolicy")
+                if p.name == "shop-read-settings"]
+    assert policy.inputs["role"] == "shop-execution-id"
     [statement] = json.loads(policy.inputs["policy"])["Statement"]
     assert statement["Action"] == ["secretsmanager:GetSecretValue"]
     assert statement["Resource"] == ["arn:aws:mock:us-east-1:123456789012:shop-settings"]
@@ -119,12 +127,15 @@ def test_data_tier_admits_only_the_tasks(stacks):
 def test_task_size_and_counts_follow_config():
     run = run_stack("stage3", {"shoplab:taskCpu": 1024, "shoplab:taskMemory": 2048,
                                "shoplab:taskCount": 3, "shoplab:taskMaxCount": 4,
-                               "shoplab:appSettings": {"LOG_LEVEL": "WARNING"}})
+                               "shoplab:appSettings": {"LOG_LEVEL": "WARNING",
+                                                       "TRUSTED_PROXY_HOPS": 2}})
     task, container = _container(run)
     assert (task.inputs["cpu"], task.inputs["memory"]) == ("1024", "2048")
     [service] = run.mocks.of_type("aws:ecs/service:Service")
     assert service.inputs["desiredCount"] == 3
-    assert {e["name"]: e["value"] for e in container["environment"]}["LOG_LEVEL"] == "WARNING"
+    env = {e["name"]: e["value"] for e in container["environment"]}
+    assert env["LOG_LEVEL"] == "WARNING"
+    assert env["TRUSTED_PROXY_HOPS"] == "2"                 # e.g. a CDN in front of the ALB
 
 
 def test_bad_counts_and_secret_settings_are_refused():
@@ -132,3 +143,70 @@ def test_bad_counts_and_secret_settings_are_refused():
         run_stack("stage3", {"shoplab:taskCount": 7})
     with pytest.raises(ValueError, match="JWT_SECRET: a secret"):
         run_stack("stage3", {"shoplab:appSettings": {"JWT_SECRET": "plain"}})
+
+
+# --- the reaper on an EventBridge schedule -------------------------------------------------
+
+def _reaper(run):
+    [rule] = run.mocks.of_type("aws:cloudwatch/eventRule:EventRule")
+    [target] = run.mocks.of_type("aws:cloudwatch/eventTarget:EventTarget")
+    [role] = [r for r in run.mocks.of_type("aws:iam/role:Role") if r.name == "shop-schedule"]
+    [policy] = [p for p in run.mocks.of_type("aws:iam/rolePolicy:RolePolicy")
+                if p.name == "shop-schedule-run-task"]
+    return rule, target, role, policy
+
+
+def test_reaper_rule_fires_every_minute(stacks):
+    rule, target, _, _ = _reaper(stacks["stage3"])
+    assert rule.inputs["scheduleExpression"] == "rate(1 minute)"
+    assert "eventPattern" not in rule.inputs
+    assert target.inputs["rule"] == rule.name
+    assert (rate_expression(1), rate_expression(5)) == ("rate(1 minute)", "rate(5 minutes)")
+    with pytest.raises(ValueError, match="at least 1 minute"):
+        rate_expression(0)
+
+
+def test_reaper_target_runs_the_shops_task_with_the_reaper_command(stacks):
+    run = stacks["stage3"]
+    _, target, role, _ = _reaper(run)
+    task, container = _container(run)
+    [service] = run.mocks.of_type("aws:ecs/service:Service")
+    assert target.inputs["arn"] == "arn:aws:mock:us-east-1:123456789012:shop-cluster"
+    assert target.inputs["roleArn"] == f"arn:aws:mock:us-east-1:123456789012:{role.name}"
+    ecs = target.inputs["ecsTarget"]
+    assert ecs["taskDefinitionArn"] == \
+        "arn:aws:ecs:us-east-1:123456789012:task-definition/shoplab-stage3-shop:1"
+    assert task.inputs["family"] == "shoplab-stage3-shop"
+    assert (ecs["launchType"], ecs["taskCount"]) == ("FARGATE", 1)
+    # where the service's tasks run: the subnets with a way out, the group the data tier admits
+    assert ecs["networkConfiguration"] == service.inputs["networkConfiguration"]
+    assert ecs["networkConfiguration"]["securityGroups"] == ["shop-tasks-sg-id"]
+    assert ecs["networkConfiguration"]["assignPublicIp"] is True
+    # only the command changes; the image, environment and secrets are the task definition's
+    overrides = json.loads(target.inputs["input"])
+    assert overrides == {"containerOverrides": [{"name": container["name"],
+                                                 "command": ["python", "-m", "app.reaper"]}]}
+    assert overrides["containerOverrides"][0]["command"] == list(REAPER_COMMAND)
+    assert target.inputs["retryPolicy"]["maximumEventAgeInSeconds"] == 60
+
+
+def test_reaper_role_is_assumed_by_eventbridge_and_may_only_run_this_task(stacks):
+    run = stacks["stage3"]
+    _, _, role, policy = _reaper(run)
+    task, _ = _container(run)
+    [trust] = json.loads(role.inputs["assumeRolePolicy"])["Statement"]
+    assert (trust["Effect"], trust["Action"]) == ("Allow", "sts:AssumeRole")
+    assert trust["Principal"] == {"Service": "events.amazonaws.com"}
+    assert policy.inputs["role"] == "shop-schedule-id"
+    run_task, pass_role = json.loads(policy.inputs["policy"])["Statement"]
+    assert run_task["Action"] == ["ecs:RunTask"]
+    # every revision of the family (a new image is a new revision), on this cluster only
+    assert run_task["Resource"] == \
+        ["arn:aws:ecs:us-east-1:123456789012:task-definition/shoplab-stage3-shop:*"]
+    assert run_task["Condition"] == {
+        "ArnEquals": {"ecs:cluster": "arn:aws:mock:us-east-1:123456789012:shop-cluster"}}
+    assert pass_role["Action"] == ["iam:PassRole"]
+    assert sorted(pass_role["Resource"]) == sorted([task.inputs["executionRoleArn"],
+                                                    task.inputs["taskRoleArn"]])
+    assert pass_role["Condition"] == {
+        "StringLike": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}}

@@ -80,6 +80,7 @@ def test_namespace_has_sidecar_injection_and_istio_objects_are_custom_resources(
     assert by_kind["Namespace"].inputs["metadata"]["labels"]["istio-injection"] == "enabled"
     for kind in ("Gateway", "VirtualService", "DestinationRule"):
         assert by_kind[kind].typ == f"kubernetes:networking.istio.io/v1:{kind}"
+    assert by_kind["CronJob"].typ == "kubernetes:batch/v1:CronJob"
 
 
 def test_secret_data_is_secret_and_complete(stacks):
@@ -137,7 +138,7 @@ def test_mesh_sized_beyond_the_database_is_refused():
 def test_built_in_objects_validate_against_the_kubernetes_schema(stacks):
     built_in = [_whole(dict(r.inputs)) for r in _k8s(stacks["stage4"])
                 if r.typ != PROVIDER and "istio.io" not in r.typ]
-    assert len(built_in) == 7
+    assert len(built_in) == 8
     for obj in built_in:
         if is_secret(obj.get("stringData")):
             obj["stringData"] = obj["stringData"]["value"]
