@@ -1,4 +1,5 @@
-"""The shop_app role: venv, env file with every setting, gunicorn unit, migrations, readiness."""
+"""The shop_app role: venv, env file with every setting, gunicorn unit, migrations, readiness,
+the reaper's timer and one pass of it."""
 import json
 
 import pytest
@@ -21,7 +22,12 @@ def test_env_file_private_and_complete(host):
         f"{VENV_PY} -c 'import json; from app.settings import Settings; "
         "print(json.dumps([n for n, _, _ in Settings.describe()]))'")))
     assert wanted - names == set(), "settings missing from the env file"
+    # each level of the template: the play's variable, the role's default, the app's default
     assert 'DB_POOL_MAX_SIZE="4"' in env.content_string
+    assert 'TRUSTED_PROXY_HOPS="1"' in env.content_string           # the app's default is 0
+    app_default = host.check_output(
+        f"{VENV_PY} -c 'from app.settings import Settings; print(Settings().order_hold_minutes)'")
+    assert f'ORDER_HOLD_MINUTES="{app_default}"' in env.content_string
 
 
 def test_gunicorn_settings_from_variables(host):
@@ -76,3 +82,33 @@ def test_statement_timeout_reaches_sessions_through_pgbouncer(host):
         "\"import os, psycopg; c = psycopg.connect(os.environ['DATABASE_URL'], prepare_threshold=None); "
         "print(c.execute('SHOW statement_timeout').fetchone()[0])\"")
     assert out == "5s"
+
+
+def _show(host, unit: str, prop: str) -> str:
+    return host.check_output(f"systemctl show -p {prop} --value {unit}")
+
+
+def test_reaper_timer_enabled_and_waiting(host):
+    timer = host.service("shop-reaper.timer")
+    assert timer.is_enabled and timer.is_running
+    assert _show(host, "shop-reaper.timer", "Unit") == "shop-reaper.service"
+    monotonic = _show(host, "shop-reaper.timer", "TimersMonotonic")
+    assert "OnBootUSec=1min" in monotonic and "OnUnitActiveUSec=1min" in monotonic
+    assert _show(host, "shop-reaper.timer", "RandomizedDelayUSec") == "10s"
+
+
+def test_reaper_runs_as_the_app_with_its_settings_and_sandbox(host):
+    assert _show(host, "shop-reaper.service", "Type") == "oneshot"
+    for prop in ("User", "Group", "EnvironmentFiles", "WorkingDirectory", "PrivateTmp",
+                 "ProtectSystem", "ProtectHome", "NoNewPrivileges"):
+        assert _show(host, "shop-reaper.service", prop) == _show(host, "shop-app.service", prop), prop
+    assert _show(host, "shop-reaper.service", "UnsetEnvironment") == "PROMETHEUS_MULTIPROC_DIR"
+
+
+def test_one_reaper_pass_completes(host):
+    # a oneshot start returns when the pass has ended; Result is what the timer's runs record
+    run = host.run("systemctl start shop-reaper.service")
+    journal = host.run("journalctl -u shop-reaper.service -n 30 --no-pager").stdout
+    assert run.rc == 0, run.stderr + journal
+    assert _show(host, "shop-reaper.service", "Result") == "success", journal
+    assert _show(host, "shop-reaper.service", "ExecMainStatus") == "0", journal
