@@ -4,13 +4,14 @@ from __future__ import annotations
 import argon2
 
 from app.auth import issue_token
-from app.db import Database
 from app.errors import ApiError, ok, validation_error
+from app.fields import Field
+from app.ratelimit import LoginLimiter
 from app.settings import Settings
-from app.validation import Field, parse_json
+from app.store.accounts import AccountStore
+from app.validation import parse_json
 
-# OWASP's argon2id baseline (19 MiB, 2 passes, 1 lane): ~25 ms per hash here, so a login burst
-# cannot starve a worker the way 64 MiB x 3 passes would.
+# OWASP's argon2id baseline (19 MiB, 2 passes, 1 lane)
 HASHER = argon2.PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
 MIN_PASSWORD = 8
 # verified against when the email is unknown, so both failures take the same time
@@ -35,8 +36,8 @@ class _Credentials:
     email; INVALID_REQUEST for a body that is not JSON, MISSING_FIELDS for empty ones."""
     fields: dict = LOGIN_FIELDS
 
-    def __init__(self, settings: Settings, db: Database):
-        self.settings, self.db = settings, db
+    def __init__(self, settings: Settings, accounts: AccountStore):
+        self.settings, self.accounts = settings, accounts
 
     def read(self, req) -> tuple[dict, str, str]:
         body = parse_json(req, self.fields, self.settings.max_body_bytes,
@@ -59,7 +60,7 @@ class Register(_Credentials):
         if len(password) < MIN_PASSWORD:
             raise ApiError(400, "WEAK_PASSWORD",
                            f"password must be at least {MIN_PASSWORD} characters long")
-        user_id = self.db.create_user(email, hash_password(password),
+        user_id = self.accounts.create_user(email, hash_password(password),
                                       (body["first_name"] or "").strip(),
                                       (body["last_name"] or "").strip())
         if user_id is None:
@@ -68,16 +69,24 @@ class Register(_Credentials):
 
 
 class Login(_Credentials):
+    def __init__(self, settings: Settings, accounts: AccountStore, limiter: LoginLimiter):
+        super().__init__(settings, accounts)
+        self.limiter = limiter
+
     def on_post(self, req, resp):
         _, email, password = self.read(req)
-        found = self.db.user_credentials(email)
+        address = req.context.client_ip
+        self.limiter.check(email, address)
+        found = self.accounts.credentials(email)
         user_id, pw_hash = found if found else (None, _DUMMY_HASH)
         try:
             HASHER.verify(pw_hash, password)
         except (argon2.exceptions.VerificationError, argon2.exceptions.InvalidHashError):
             user_id = None
         if user_id is None:
+            self.limiter.failed(email, address)
             raise ApiError(401, "INVALID_CREDENTIALS", "Invalid email or password")
+        self.limiter.succeeded(email, address)
         if HASHER.check_needs_rehash(pw_hash):
-            self.db.update_password_hash(user_id, hash_password(password))
+            self.accounts.update_password_hash(user_id, hash_password(password))
         ok(resp, {"user_id": user_id, "token": issue_token(self.settings, user_id)})

@@ -1,24 +1,38 @@
 """The cart, in Redis: one hash per user ``cart:{user_id}`` of product_id -> quantity, whose
 TTL (CART_TTL_SECONDS) is refreshed on every use. Prices are never stored in the cart: GET
 reads the current ones from Postgres, and checkout charges those.
+
+Every change also writes a new random revision (field ``_rev``) in the same transaction:
+checkout makes at most one order per revision, so the same cart sent twice (two tabs, a retry
+after a lost answer) gives one order.
 """
 from __future__ import annotations
 
+import hashlib
+import json
+import secrets
 from decimal import Decimal
 
 import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from app.db import Database
 from app.errors import ApiError, not_found, ok
+from app.fields import PRODUCT_ID, Field, quantity
 from app.settings import Settings
-from app.validation import MAX_ID, Field, parse_json
+from app.store.catalogue import CatalogueStore
+from app.store.orders import Cart as CartSnapshot
+from app.validation import parse_json
 
-MAX_QUANTITY = 10_000
-ADD_FIELDS = {"product_id": Field(int, min=1, max=MAX_ID),
-              "quantity": Field(int, min=1, max=MAX_QUANTITY)}
-SET_FIELDS = {"quantity": Field(int, min=1, max=MAX_QUANTITY)}
+REV = "_rev"
+
+
+def add_fields(settings: Settings) -> dict[str, Field]:
+    return {"product_id": PRODUCT_ID, "quantity": quantity(settings)}
+
+
+def set_fields(settings: Settings) -> dict[str, Field]:
+    return {"quantity": quantity(settings)}
 
 
 def make_redis(settings: Settings) -> redis.Redis:
@@ -30,33 +44,51 @@ def make_redis(settings: Settings) -> redis.Redis:
         health_check_interval=30, decode_responses=True)
 
 
+# the cart and its revision at one instant, giving a revision to a cart made before they
+# existed, and refreshing the TTL
+READ = f"""
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  redis.call('HSETNX', KEYS[1], '{REV}', ARGV[1])
+  redis.call('EXPIRE', KEYS[1], ARGV[2])
+end
+return redis.call('HGETALL', KEYS[1])
+"""
+
+
 class CartStore:
     def __init__(self, settings: Settings, client: redis.Redis):
         self.redis, self.ttl = client, settings.cart_ttl_seconds
+        self._read = client.register_script(READ)
 
     @staticmethod
     def key(user_id: int) -> str:
         return f"cart:{user_id}"
 
     def items(self, user_id: int) -> dict[int, int]:
-        pipe = self.redis.pipeline(transaction=False)
-        pipe.hgetall(self.key(user_id))
-        pipe.expire(self.key(user_id), self.ttl)
-        raw = pipe.execute()[0]
-        return {int(k): int(v) for k, v in raw.items()}
+        return self.snapshot(user_id).items
+
+    def snapshot(self, user_id: int) -> CartSnapshot:
+        """The cart with its revision and a hash of its content, read at one instant."""
+        flat = self._read(keys=[self.key(user_id)], args=[secrets.token_hex(16), self.ttl])
+        raw = dict(zip(flat[::2], flat[1::2]))
+        rev = raw.pop(REV, "")
+        items = {int(k): int(v) for k, v in raw.items()}
+        digest = hashlib.sha256(json.dumps(sorted(items.items())).encode()).hexdigest()
+        return CartSnapshot(items, rev, digest)
 
     def quantity(self, user_id: int, product_id: int) -> int:
         return int(self.redis.hget(self.key(user_id), product_id) or 0)
 
     def set(self, user_id: int, product_id: int, quantity: int) -> None:
         pipe = self.redis.pipeline(transaction=True)
-        pipe.hset(self.key(user_id), product_id, quantity)
+        pipe.hset(self.key(user_id), mapping={product_id: quantity, REV: secrets.token_hex(16)})
         pipe.expire(self.key(user_id), self.ttl)
         pipe.execute()
 
     def remove(self, user_id: int, *product_ids: int) -> int:
         pipe = self.redis.pipeline(transaction=True)
         pipe.hdel(self.key(user_id), *product_ids)
+        pipe.hset(self.key(user_id), REV, secrets.token_hex(16))
         pipe.expire(self.key(user_id), self.ttl)
         return pipe.execute()[0]
 
@@ -64,12 +96,18 @@ class CartStore:
         self.redis.delete(self.key(user_id))
 
 
+def _check_line(settings: Settings, total: int) -> None:
+    if total > settings.order_max_line_quantity:
+        raise ApiError(400, "VALIDATION_ERROR", "Validation failed",
+                       [{"field": "quantity", "message": "the cart would hold "
+                         f"{total}: at most {settings.order_max_line_quantity} per product"}])
+
+
 def _check_stock(product: dict | None, quantity: int) -> None:
-    # an unknown product is a 404 here (the reference read its stock as 0 and said 400)
     if product is None:
         raise not_found("Product")
     if product["stock"] < quantity:
-        raise ApiError(400, "INSUFFICIENT_STOCK", "Not enough stock",
+        raise ApiError(409, "INSUFFICIENT_STOCK", "Not enough stock",
                        [{"field": "quantity",
                          "message": f"only {product['stock']} in stock"}])
 
@@ -77,13 +115,13 @@ def _check_stock(product: dict | None, quantity: int) -> None:
 class Cart:
     auth_required = True
 
-    def __init__(self, settings: Settings, db: Database, carts: CartStore):
-        self.settings, self.db, self.carts = settings, db, carts
+    def __init__(self, settings: Settings, catalogue: CatalogueStore, carts: CartStore):
+        self.settings, self.catalogue, self.carts = settings, catalogue, carts
 
     def on_get(self, req, resp):
         user_id = req.context.user_id
         quantities = self.carts.items(user_id)
-        products = self.db.products_by_id(quantities) if quantities else {}
+        products = self.catalogue.products(quantities) if quantities else {}
         gone = [pid for pid in quantities if pid not in products]
         if gone:  # products removed from the catalogue leave the cart
             self.carts.remove(user_id, *gone)
@@ -100,24 +138,25 @@ class Cart:
 
     def on_post(self, req, resp):
         """Add a quantity of a product (on top of what the cart already holds)."""
-        body = parse_json(req, ADD_FIELDS, self.settings.max_body_bytes)
+        body = parse_json(req, add_fields(self.settings), self.settings.max_body_bytes)
         user_id, pid = req.context.user_id, body["product_id"]
-        quantity = self.carts.quantity(user_id, pid) + body["quantity"]
-        _check_stock(self.db.product(pid), quantity)
-        self.carts.set(user_id, pid, quantity)
-        ok(resp, {"message": "Added to cart", "product_id": pid, "quantity": quantity})
+        total = self.carts.quantity(user_id, pid) + body["quantity"]
+        _check_line(self.settings, total)
+        _check_stock(self.catalogue.product(pid), total)
+        self.carts.set(user_id, pid, total)
+        ok(resp, {"message": "Added to cart", "product_id": pid, "quantity": total})
 
 
 class CartLine:
     auth_required = True
 
-    def __init__(self, settings: Settings, db: Database, carts: CartStore):
-        self.settings, self.db, self.carts = settings, db, carts
+    def __init__(self, settings: Settings, catalogue: CatalogueStore, carts: CartStore):
+        self.settings, self.catalogue, self.carts = settings, catalogue, carts
 
     def on_put(self, req, resp, product_id: int):
         """Set the quantity of one line (adding it if absent)."""
-        body = parse_json(req, SET_FIELDS, self.settings.max_body_bytes)
-        _check_stock(self.db.product(product_id), body["quantity"])
+        body = parse_json(req, set_fields(self.settings), self.settings.max_body_bytes)
+        _check_stock(self.catalogue.product(product_id), body["quantity"])
         self.carts.set(req.context.user_id, product_id, body["quantity"])
         ok(resp, {"message": "Cart updated", "product_id": product_id,
                   "quantity": body["quantity"]})

@@ -114,17 +114,11 @@ def register(app: falcon.App, on_db_error=None, debug: bool = False) -> None:
     app.add_error_handler(Exception, _unexpected(debug))
     app.add_error_handler(falcon.HTTPError, _http_error)
     app.add_error_handler(ApiError, _api_error)
-    app.add_error_handler(psycopg_pool.PoolTimeout, _unavailable(
-        "SERVICE_UNAVAILABLE", "The database is busy or unavailable, try again"))
-    app.add_error_handler(psycopg_pool.TooManyRequests, _unavailable(
+    app.add_error_handler((psycopg_pool.PoolTimeout, psycopg_pool.TooManyRequests), _unavailable(
         "SERVICE_UNAVAILABLE", "The database is busy or unavailable, try again"))
     app.add_error_handler(psycopg.OperationalError, _unavailable(
         "DATABASE_UNAVAILABLE", "The database is unavailable, try again", on_db_error))
     app.add_error_handler(psycopg.DataError, _data_error)
-    app.add_error_handler(redis.exceptions.ConnectionError, _unavailable(
-        "CACHE_UNAVAILABLE", "The cart store is unavailable, try again"))
-    app.add_error_handler(redis.exceptions.TimeoutError, _unavailable(
-        "CACHE_UNAVAILABLE", "The cart store is unavailable, try again"))
-    # any other Redis error (e.g. a replica refusing writes, LOADING after a restart)
+    # any Redis failure: down, timing out, a replica refusing writes, LOADING after a restart
     app.add_error_handler(redis.exceptions.RedisError, _unavailable(
-        "CACHE_UNAVAILABLE", "The cart store is unavailable, try again"))
+        "CACHE_UNAVAILABLE", "Redis (carts, rate limits) is unavailable, try again"))

@@ -1,5 +1,8 @@
-"""/metrics in Prometheus format: request latency by route template and status, and this
-worker's connection pool statistics from ``ConnectionPool.get_stats()``.
+"""/metrics in Prometheus format: request latency by route template and status, this
+worker's connection pool statistics from ``ConnectionPool.get_stats()``, and the order
+lifecycle's events (holds expired, stock released, late payments refunded, payment
+mismatches...) counted from the order_events table, so that what the reaper (a process of its
+own) did shows here too.
 
 Multi-worker gunicorn: by default each worker has its own registry, so a scrape through the
 load balancer sees one worker at a time (fine for latency histograms summed over time by
@@ -12,10 +15,16 @@ from __future__ import annotations
 
 import time
 
+import logging
+
 import prometheus_client
 from prometheus_client import CollectorRegistry, Gauge, Histogram, multiprocess
+from prometheus_client.core import CounterMetricFamily
 
 from app.db import Database
+from app.store.orders import OrderStore
+
+log = logging.getLogger("shop.metrics")
 
 LATENCY_BUCKETS = (0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 POOL_STATS = {
@@ -44,10 +53,12 @@ POOL_GAUGES = {key: Gauge(f"shop_db_{key}", help_, multiprocess_mode="livesum")
 class Metrics:
     """Records requests (called by the access log) and serves /metrics."""
 
-    def __init__(self, db: Database, multiprocess_dir: str = ""):
+    def __init__(self, db: Database, orders: OrderStore, multiprocess_dir: str = ""):
         # prometheus_client itself picks its value storage at import from the same
         # variable (PROMETHEUS_MULTIPROC_DIR); this only decides how /metrics collects
         self.db, self.multiprocess = db, bool(multiprocess_dir)
+        self.lifecycle = CollectorRegistry(auto_describe=False)
+        self.lifecycle.register(OrderEvents(orders))
         self._pool_updated = 0.0
 
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
@@ -73,4 +84,24 @@ class Metrics:
         else:
             registry = prometheus_client.REGISTRY
         resp.content_type = prometheus_client.CONTENT_TYPE_LATEST
-        resp.data = prometheus_client.generate_latest(registry)
+        resp.data = (prometheus_client.generate_latest(registry)
+                     + prometheus_client.generate_latest(self.lifecycle))
+
+
+class OrderEvents:
+    """shop_order_events_total{kind}: every order event ever recorded, by kind."""
+
+    def __init__(self, orders: OrderStore):
+        self.orders = orders
+
+    def collect(self):
+        family = CounterMetricFamily("shop_order_events", "Order lifecycle events recorded "
+                                     "(order_events table), by kind", labels=["kind"])
+        try:
+            counts = self.orders.event_counts()
+        except Exception as exc:  # the database is down: the other metrics still answer
+            log.warning("order events not counted: %s", exc)
+            counts = {}
+        for kind, count in sorted(counts.items()):
+            family.add_metric([kind], count)
+        yield family

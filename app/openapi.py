@@ -1,18 +1,15 @@
 """/openapi.json: the OpenAPI 3.1 description of every route (built in app/openapi_spec.py)."""
 from __future__ import annotations
 
-import functools
-
 from app import media
 from app.openapi_spec import spec
-
-
-@functools.cache
-def _document() -> bytes:
-    return media.dumps(spec()).encode()
+from app.settings import Settings
 
 
 class Document:
+    def __init__(self, settings: Settings):
+        self.body = media.dumps(spec(settings)).encode()  # the limits it states are settings
+
     def on_get(self, req, resp):
         resp.content_type = "application/json"
-        resp.data = _document()
+        resp.data = self.body

@@ -1,84 +1,68 @@
-"""Payments through Stripe's official SDK: one PaymentIntent per order (idempotency key from
-the order), the signed webhook that marks orders paid / failed / canceled exactly once, the
-storefront's config, and a test-mode confirmation (the lab has no browser card form).
+"""Payment routes: one PaymentIntent per order, the storefront's config, a test-mode
+confirmation (the lab has no browser card form), and Stripe's signed webhook.
 
-With STRIPE_API_BASE set, the SDK talks to that base (the lab's fake Stripe); otherwise to
-api.stripe.com with whatever key is configured.
+The webhook turns each event into a ``PaymentFact`` and the payment store applies it to the
+order it belongs to, exactly once (table stripe_events, same transaction as the order change).
 """
 from __future__ import annotations
 
 import json
 import logging
-from decimal import Decimal
 
 import stripe
 
+from app import payment_provider
 from app.catalogue_cache import CatalogueCache
-from app.db import Database
 from app.errors import ApiError, ok
+from app.fields import ORDER_ID, TEST_CARDS, Field
+from app.lifecycle import Lifecycle
+from app.order_states import Event, Status
 from app.orders import owned_order
 from app.settings import Settings
-from app.validation import MAX_ID, Field, parse_json, read_body
+from app.store.orders import OrderStore
+from app.store.payments import Outcome, PaymentFact, PaymentStore
+from app.validation import parse_json, read_body
 
 log = logging.getLogger("shop.payments")
-CURRENCY = "usd"
-WEBHOOK_MAX_BYTES = 65536  # as the reference (and Stripe's own events stay far below it)
-TEST_CARDS = ("pm_card_visa", "pm_card_mastercard", "pm_card_chargeDeclined")
-INTENT_FIELDS = {"order_id": Field(int, min=1, max=MAX_ID)}
-CONFIRM_FIELDS = {"order_id": Field(int, min=1, max=MAX_ID),
-                  "payment_method": Field(str, required=False, max=64)}
-HANDLED = ("payment_intent.succeeded", "payment_intent.payment_failed",
-           "payment_intent.canceled")
-
-
-def make_stripe(settings: Settings) -> stripe.StripeClient:
-    kwargs = {}
-    if settings.stripe_api_base:
-        kwargs["base_addresses"] = {"api": settings.stripe_api_base}
-    return stripe.StripeClient(
-        settings.stripe_secret_key, max_network_retries=2,
-        http_client=stripe.RequestsClient(timeout=(3, 15)), **kwargs)
-
-
-def cents(amount: Decimal) -> int:
-    """Exact: 19.99 -> 1999 (the reference's int(total*100) made 1998 of it)."""
-    return int((amount * 100).to_integral_value())
+WEBHOOK_MAX_BYTES = 65536  # Stripe's own events stay far below it
+INTENT_FIELDS = {"order_id": ORDER_ID}
+CONFIRM_FIELDS = {"order_id": ORDER_ID,
+                  "payment_method": Field(str, required=False, max=64, choices=TEST_CARDS)}
 
 
 def test_mode(settings: Settings) -> bool:
     return settings.stripe_secret_key.startswith("sk_test_")
 
 
-def _provider_error(exc: stripe.StripeError) -> ApiError:
-    log.error("stripe: %s: %s", type(exc).__name__, exc.user_message or str(exc)[:300])
-    return ApiError(502, "PAYMENT_FAILED", "The payment provider refused or failed the request")
-
-
 class Payments:
-    def __init__(self, settings: Settings, db: Database, client: stripe.StripeClient):
-        self.settings, self.db, self.client = settings, db, client
+    def __init__(self, orders: OrderStore, client: stripe.StripeClient):
+        self.orders, self.client = orders, client
 
     def intent_for(self, order_id: int, user_id: int):
         """The order's PaymentIntent, created once whoever asks and however often."""
-        order = owned_order(self.db, order_id, user_id)
-        if order["status"] == "paid":
-            raise ApiError(400, "ALREADY_PAID", "Order already paid")
-        if order["status"] == "canceled":
-            raise ApiError(409, "ORDER_CANCELED", "Order was canceled")
+        order = owned_order(self.orders, order_id, user_id)
+        if order["status"] == Status.PAID:
+            raise ApiError(409, "ALREADY_PAID", "Order already paid")
+        if order["status"] != Status.PENDING:
+            raise ApiError(409, f"ORDER_{order['status'].upper()}",
+                           f"Order is {order['status']}")
         try:
             if order["stripe_payment_intent_id"]:
-                intent = self.client.v1.payment_intents.retrieve(
-                    order["stripe_payment_intent_id"])
-            else:
-                # the key makes a retried request (or a double click) return the same intent
-                intent = self.client.v1.payment_intents.create(
-                    params={"amount": cents(order["total"]), "currency": CURRENCY,
-                            "automatic_payment_methods": {"enabled": True},
-                            "metadata": {"order_id": str(order_id), "user_id": str(user_id)}},
-                    options={"idempotency_key": f"shoplab-order-{order_id}-intent"})
-                self.db.set_payment_intent(order_id, intent.id)
+                return self.client.v1.payment_intents.retrieve(order["stripe_payment_intent_id"])
+            # the key makes a retried request (or a double click) return the same intent;
+            # the order's ref keeps it apart from any other order with the same id
+            intent = self.client.v1.payment_intents.create(
+                params={"amount": payment_provider.cents(order["total"]),
+                        "currency": payment_provider.CURRENCY,
+                        "automatic_payment_methods": {"enabled": True},
+                        "metadata": {"order_id": str(order_id), "order_ref": str(order["ref"]),
+                                     "user_id": str(user_id)}},
+                options={"idempotency_key": f"shoplab-order-{order['ref']}-intent"})
+            stored = self.orders.set_payment_intent(order_id, intent.id)
+            if stored != intent.id:  # another request stored its own first: use that one
+                intent = self.client.v1.payment_intents.retrieve(stored)
         except stripe.StripeError as exc:
-            raise _provider_error(exc) from exc
+            raise payment_provider.provider_error(exc) from exc
         return intent
 
 
@@ -117,32 +101,82 @@ class ConfirmTest:
             raise ApiError(403, "TEST_MODE_ONLY", "Only available with a Stripe test key")
         body = parse_json(req, CONFIRM_FIELDS, self.settings.max_body_bytes,
                           invalid_code="INVALID_JSON")
-        method = body["payment_method"] or "pm_card_visa"
-        if method not in TEST_CARDS:
-            raise ApiError(400, "VALIDATION_ERROR", "Validation failed",
-                           [{"field": "payment_method",
-                             "message": f"must be one of {', '.join(TEST_CARDS)}"}])
+        method = body["payment_method"] or TEST_CARDS[0]
         intent = self.payments.intent_for(body["order_id"], req.context.user_id)
         try:
             intent = self.payments.client.v1.payment_intents.confirm(
                 intent.id, params={"payment_method": method})
         except stripe.CardError as exc:
             # a declined test card: Stripe sends payment_intent.payment_failed as well
+            error = exc.error
             ok(resp, {"payment_intent_id": intent.id, "status": "requires_payment_method",
-                      "decline_code": exc.code})
+                      "decline_code": (error.decline_code if error is not None else None)
+                      or exc.code})
             return
         except stripe.StripeError as exc:
-            raise _provider_error(exc) from exc
+            raise payment_provider.provider_error(exc) from exc
         # the order turns paid when Stripe's webhook arrives, not here
         ok(resp, {"payment_intent_id": intent.id, "status": intent.status})
 
 
-class Webhook:
-    """Stripe -> shop. Verified with the SDK; every event id is applied at most once, in the
-    same transaction as the order change (table stripe_events), so replays change nothing."""
+def payment_fact(event: dict) -> PaymentFact | None:
+    """What a verified Stripe event says about an order's payment; None for event types the
+    shop does not act on. Raises KeyError/TypeError/ValueError for a malformed event."""
+    event_id, kind = str(event["id"])[:255], str(event["type"])
+    obj = event["data"]["object"]
+    if kind.startswith("payment_intent."):
+        metadata = obj.get("metadata") or {}
+        base = dict(event_id=event_id, event_type=kind, intent_id=_str(obj.get("id")),
+                    order_id=_order_id(metadata.get("order_id")),
+                    order_ref=_str(metadata.get("order_ref")))
+        if kind == "payment_intent.succeeded":
+            return PaymentFact(**base, event=Event.PAY, amount=int(obj["amount_received"]),
+                               currency=str(obj["currency"]))
+        if kind == "payment_intent.canceled":
+            expired = obj.get("cancellation_reason") == payment_provider.CANCELED_BY_EXPIRY
+            return PaymentFact(**base, event=Event.EXPIRE if expired else Event.CANCEL)
+        if kind == "payment_intent.payment_failed":
+            return PaymentFact(**base, payment_status="failed")
+        return None
+    # charge.* events: data.object is the charge (disputes: the dispute), tied to its intent
+    base = dict(event_id=event_id, event_type=kind, intent_id=_str(obj.get("payment_intent")))
+    if kind == "charge.refunded":
+        if obj.get("refunded"):  # the whole amount is back with the payer
+            return PaymentFact(**base, event=Event.REFUND, amount=int(obj["amount"]),
+                               currency=str(obj["currency"]))
+        return PaymentFact(**base, payment_status="partially_refunded",
+                           when_status=(Status.PAID,))
+    if kind == "charge.dispute.created":
+        return PaymentFact(**base, payment_status="disputed", when_status=(Status.PAID,))
+    if kind == "charge.dispute.closed":
+        if obj.get("status") == "lost":  # the money went back through the bank
+            return PaymentFact(**base, event=Event.REFUND)
+        return PaymentFact(**base, payment_status="succeeded", when_status=(Status.PAID,),
+                           when_payment_status=("disputed",))
+    return None
 
-    def __init__(self, settings: Settings, db: Database, catalogue: CatalogueCache):
-        self.settings, self.db, self.catalogue = settings, db, catalogue
+
+def _str(value) -> str | None:
+    return value[:255] if isinstance(value, str) and value else None
+
+
+def _order_id(value) -> int | None:
+    try:
+        order_id = int(value)
+    except (TypeError, ValueError):
+        return None
+    return order_id if ORDER_ID.min <= order_id <= ORDER_ID.max else None
+
+
+class Webhook:
+    """Stripe -> shop. Verified with the SDK; its signature is its authentication (no client
+    rate limit applies). Answers 200 for every verified event, applied or not, so that Stripe
+    stops resending; only a shop that cannot record it (503) makes Stripe try again."""
+
+    def __init__(self, settings: Settings, payments: PaymentStore, lifecycle: Lifecycle,
+                 catalogue: CatalogueCache):
+        self.settings, self.payments, self.lifecycle = settings, payments, lifecycle
+        self.catalogue = catalogue
 
     def on_post(self, req, resp):
         if not self.settings.stripe_webhook_secret:
@@ -154,26 +188,24 @@ class Webhook:
             stripe.Webhook.construct_event(payload.decode("utf-8"),
                                            req.get_header("Stripe-Signature"),
                                            self.settings.stripe_webhook_secret)
-            event = json.loads(payload)
-            event_id, event_type = str(event["id"]), str(event["type"])
-            obj = event["data"]["object"]
+            fact = payment_fact(json.loads(payload))
         except stripe.SignatureVerificationError:
             raise ApiError(400, "INVALID_SIGNATURE", "Webhook signature verification failed")
-        except (ValueError, KeyError, TypeError, UnicodeDecodeError):
+        except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
             raise ApiError(400, "INVALID_PAYLOAD", "Webhook payload is not a Stripe event")
-        if event_type not in HANDLED:
-            ok(resp, {"received": True, "result": "ignored"})
+        if fact is None:
+            ok(resp, {"received": True, "result": str(Outcome.IGNORED)})
             return
-        metadata = obj.get("metadata") or {}
-        try:
-            order_id = int(metadata.get("order_id"))
-        except (TypeError, ValueError):
-            order_id = None
-        if order_id is not None and not 0 < order_id <= MAX_ID:
-            order_id = None
-        intent_id = obj.get("id") if isinstance(obj.get("id"), str) else None
-        result = self.db.apply_payment_event(event_id[:255], event_type, order_id, intent_id)
-        log.info("stripe event %s %s order=%s: %s", event_id, event_type, order_id, result)
-        if result == "applied" and event_type == "payment_intent.canceled":
+        applied = self.payments.apply(fact)
+        level = logging.WARNING if applied.outcome is Outcome.MISMATCH else logging.INFO
+        log.log(level, "stripe event %s %s intent=%s order=%s: %s%s", fact.event_id,
+                fact.event_type, fact.intent_id, applied.order_id, applied.outcome,
+                f" ({applied.reason})" if applied.reason else "")
+        if applied.releases_stock:
             self.catalogue.changed()  # the order's stock is back on the shelf
-        ok(resp, {"received": True, "result": result})
+        if applied.outcome is Outcome.LATE_PAYMENT:
+            try:
+                self.lifecycle.refund_late_payment(fact.intent_id)
+            except stripe.StripeError as exc:  # recorded: the reaper retries the refund
+                log.warning("late payment on %s: refund deferred: %s", fact.intent_id, exc)
+        ok(resp, {"received": True, "result": str(applied.outcome)})

@@ -7,10 +7,10 @@ from __future__ import annotations
 import time
 
 from app.catalogue_cache import CatalogueCache
-from app.db import Database
 from app.errors import envelope, not_found, ok, ok_body
 from app.media import dumps
 from app.settings import Settings
+from app.store.catalogue import CatalogueStore
 from app.validation import query_int, query_str
 
 DEFAULT_PER_PAGE = 20
@@ -45,8 +45,8 @@ class CountCache:
 
 
 class ProductList:
-    def __init__(self, settings: Settings, db: Database, cache: CatalogueCache):
-        self.db, self.cache = db, cache
+    def __init__(self, settings: Settings, store: CatalogueStore, cache: CatalogueCache):
+        self.store, self.cache = store, cache
         self.counts = CountCache(settings.product_count_ttl)
 
     def on_get(self, req, resp):
@@ -58,8 +58,8 @@ class ProductList:
 
     def _page(self, category: str | None, page: int, per_page: int) -> bytes:
         known = self.counts.get(category)
-        products, total = self.db.product_page_json(category, per_page, (page - 1) * per_page,
-                                                    count=known is None)
+        products, total = self.store.page_json(category, per_page, (page - 1) * per_page,
+                                            count=known is None)
         if total is None:
             total = known
         else:
@@ -71,34 +71,34 @@ class ProductList:
 class Categories:
     """Category names with their product counts, reused like the counts above."""
 
-    def __init__(self, settings: Settings, db: Database):
-        self.db, self.ttl = db, settings.product_count_ttl
+    def __init__(self, settings: Settings, store: CatalogueStore):
+        self.store, self.ttl = store, settings.product_count_ttl
         self._cached: tuple[float, list] = (float("-inf"), [])
 
     def on_get(self, req, resp):
         expires, data = self._cached
         if expires <= time.monotonic():
-            data = self.db.categories()
+            data = self.store.categories()
             self._cached = (time.monotonic() + self.ttl, data)
         ok(resp, data)
 
 
 class ProductSearch:
-    def __init__(self, db: Database):
-        self.db = db
+    def __init__(self, store: CatalogueStore):
+        self.store = store
 
     def on_get(self, req, resp):
         q = query_str(req, "q", max_len=200) or ""
-        ok(resp, self.db.search_products(q.strip(), SEARCH_LIMIT))
+        ok(resp, self.store.search(q.strip(), SEARCH_LIMIT))
 
 
 class ProductDetail:
-    def __init__(self, db: Database, cache: CatalogueCache):
-        self.db, self.cache = db, cache
+    def __init__(self, store: CatalogueStore, cache: CatalogueCache):
+        self.store, self.cache = store, cache
 
     def on_get(self, req, resp, product_id: int):
         def build():
-            product = self.db.product_json(product_id)
+            product = self.store.product_json(product_id)
             return None if product is None else envelope(product)
         body = self.cache.get_or_build(("product", product_id), build)
         if body is None:

@@ -8,22 +8,11 @@ cannot store (NUL bytes, lone surrogates). Unknown fields are ignored, as in the
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 
 import falcon
 
 from app.errors import ApiError, validation_error
-
-# the largest value a BIGINT id (or a page number) may take
-MAX_ID = 2**63 - 1
-
-
-@dataclass(frozen=True)
-class Field:
-    type: type  # int or str
-    required: bool = True
-    min: int | None = None  # int: smallest value; str: shortest length
-    max: int | None = None  # int: largest value; str: longest length
+from app.fields import MAX_PAGE, Field
 
 
 def clean_str(value: str, field: str) -> str:
@@ -56,6 +45,9 @@ def parse_json(req: falcon.Request, fields: dict[str, Field], max_bytes: int, *,
         body = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         raise validation_error([{"field": "body", "message": f"invalid JSON: {exc}"[:200]}],
+                               code=invalid_code, message="Invalid JSON body") from None
+    except RecursionError:
+        raise validation_error([{"field": "body", "message": "JSON nested too deeply"}],
                                code=invalid_code, message="Invalid JSON body") from None
     if not isinstance(body, dict):
         raise validation_error([{"field": "body", "message": "must be a JSON object"}],
@@ -98,11 +90,13 @@ def _check(name: str, value, spec: Field) -> str | None:
             return f"must be at least {spec.min} characters"
         if spec.max is not None and len(value) > spec.max:
             return f"must be at most {spec.max} characters"
+    if spec.choices and value not in spec.choices:
+        return f"must be one of {', '.join(map(str, spec.choices))}"
     return None
 
 
 def query_int(req: falcon.Request, name: str, default: int, *, low: int = 1,
-              high: int = 1_000_000_000) -> int:
+              high: int = MAX_PAGE) -> int:
     """An integer query parameter; values below ``low`` fall back to the default as in the
     reference, non-integers and absurd values are a 400."""
     raw = _single(req, name)

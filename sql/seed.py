@@ -97,7 +97,8 @@ def seed_users(conn: psycopg.Connection, total: int) -> int:
 def reset(conn: psycopg.Connection) -> None:
     with conn.transaction():
         conn.execute(NO_STATEMENT_TIMEOUT)
-        conn.execute("TRUNCATE stripe_events, order_items, orders, products, users"
+        conn.execute("TRUNCATE stripe_events, order_events, late_payments, checkout_keys,"
+                     " order_items, orders, products, users"
                      " RESTART IDENTITY")
 
 

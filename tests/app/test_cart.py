@@ -38,9 +38,9 @@ def test_quantities_are_checked_against_stock(api, make_product):
                     ).status_code == 200
     # cumulative: 3 in the cart + 2 more > 4 in stock
     r = api.post("/api/cart", token=token, json={"product_id": pid, "quantity": 2})
-    assert (r.status_code, r.json["error"]["code"]) == (400, "INSUFFICIENT_STOCK")
+    assert (r.status_code, r.json["error"]["code"]) == (409, "INSUFFICIENT_STOCK")
     r = api.put(f"/api/cart/{pid}", token=token, json={"quantity": 5})
-    assert (r.status_code, r.json["error"]["code"]) == (400, "INSUFFICIENT_STOCK")
+    assert (r.status_code, r.json["error"]["code"]) == (409, "INSUFFICIENT_STOCK")
     r = api.post("/api/cart", token=token, json={"product_id": 987654321, "quantity": 1})
     assert (r.status_code, r.json["error"]["code"]) == (404, "NOT_FOUND")
     lines = api.get("/api/cart", token=token).json["data"]["items"]
@@ -53,7 +53,9 @@ def test_cart_is_a_redis_hash_with_refreshed_ttl(api, stack, make_product):
     api.post("/api/cart", token=token, json={"product_id": pid, "quantity": 2})
     r = redis_lib.Redis.from_url(stack.redis_url, decode_responses=True)
     key = CartStore.key(user_id)
-    assert r.hgetall(key) == {str(pid): "2"}
+    cart = r.hgetall(key)
+    assert len(cart.pop("_rev")) == 32  # every change writes a new revision
+    assert cart == {str(pid): "2"}
     r.expire(key, 100)
     api.get("/api/cart", token=token)
     assert r.ttl(key) > 100  # every use pushes expiry back to CART_TTL_SECONDS

@@ -85,3 +85,16 @@ def test_cors_preflight_needs_no_token(api):
         "Access-Control-Request-Headers": "authorization, content-type"})
     assert r.status_code == 200
     assert r.headers["access-control-allow-origin"] == "*"
+
+
+def test_security_headers(api):
+    token = api.token()
+    for path, private in (("/api/products", False), ("/api/orders", True),
+                          ("/api/cart", True), ("/api/nope", False)):
+        r = api.get(path, token=token)
+        assert r.headers["X-Content-Type-Options"] == "nosniff", path
+        assert "frame-ancestors 'none'" in r.headers["Content-Security-Policy"], path
+        assert r.headers["Referrer-Policy"] == "no-referrer", path
+        assert (r.headers.get("Cache-Control") == "no-store") is private, path
+    r = api.post("/api/auth/login", json={"email": "x@y.shoplab", "password": "wrong-one"})
+    assert r.headers["Cache-Control"] == "no-store"
