@@ -13,7 +13,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
-from app.pool_budget import pool_budget, rds_max_connections  # noqa: E402
+from capacity.pool_budget import pool_budget, rds_max_connections  # noqa: E402
 
 PGB = {"pool_mode": "transaction", "max_client_conn": 400, "default_pool_size": 20,
        "reserve_pool_size": 5, "max_db_connections": 40}

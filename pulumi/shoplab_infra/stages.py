@@ -8,7 +8,7 @@ from __future__ import annotations
 import pulumi
 import pulumi_random as random
 
-from app.pool_budget import pool_budget
+from capacity.pool_budget import pool_budget
 from k8s.app_env import SECRET_SETTINGS, app_config
 from k8s.manifests import merge_values
 from shoplab_infra import firewall
@@ -29,7 +29,7 @@ SSH_USER = "ansible"        # created by the hosts' cloud-init (hosts.user_data)
 def check_pool_budget(k: Knobs, copies_key: str, copies: int, workers: int,
                       pool_max_size: int) -> dict:
     """Fail the plan when the app could open more connections than the database allows:
-    app/pool_budget.py's check, the one site.yml asserts, for pools straight to the database.
+    capacity/pool_budget.py's check, the one site.yml asserts, for pools straight to the database.
     ``copies`` is the most app hosts, tasks or pods the stack can run."""
     budget = pool_budget(app_hosts=copies, workers=workers, pool_max_size=pool_max_size,
                          max_connections=k.int("dbMaxConnections"), superuser_reserved=0,
