@@ -127,6 +127,9 @@ class Stack:
     def redis_url(self) -> str:
         return f"redis://127.0.0.1:{self.ports['redis']}/0"
 
+    # the key the app uses and the fake Stripe requires on every request (a lab-only test key)
+    stripe_secret_key = "sk_test_shoplab_devstack"
+
     @property
     def stripe_api_base(self) -> str:
         return f"http://127.0.0.1:{self.ports['fakestripe']}"
@@ -141,7 +144,7 @@ class Stack:
             "DATABASE_URL": self.database_url(via),
             "REDIS_URL": self.redis_url,
             "JWT_SECRET": self.secrets["jwt_secret"],
-            "STRIPE_SECRET_KEY": "sk_test_shoplab_devstack",
+            "STRIPE_SECRET_KEY": self.stripe_secret_key,
             "STRIPE_PUBLISHABLE_KEY": "pk_test_shoplab_devstack",
             "STRIPE_WEBHOOK_SECRET": self.secrets["webhook_secret"],
             "STRIPE_API_BASE": self.stripe_api_base,
@@ -311,12 +314,14 @@ ignore_startup_parameters = extra_float_digits,options
         wait_for_port(self.ports["redis"], proc=proc)
 
     def start_fakestripe(self) -> None:
+        # the app's key and webhook secret, through the environment as in the lab (not argv)
         proc = self._spawn("fakestripe", [
             sys.executable, "-m", "fakestripe", "--host", "127.0.0.1",
             "--port", str(self.ports["fakestripe"]),
-            "--webhook-url", f"{self.shop_url}/api/webhook/stripe",
-            "--webhook-secret", self.secrets["webhook_secret"]],
-            env={**os.environ, "PYTHONPATH": str(ROOT)}, cwd=ROOT)
+            "--webhook-url", f"{self.shop_url}/api/webhook/stripe"],
+            env={**os.environ, "PYTHONPATH": str(ROOT),
+                 "STRIPE_SECRET_KEY": self.stripe_secret_key,
+                 "STRIPE_WEBHOOK_SECRET": self.secrets["webhook_secret"]}, cwd=ROOT)
         wait_for_port(self.ports["fakestripe"], proc=proc)
 
     def migrate_and_seed(self, products: int = 50) -> None:
@@ -460,7 +465,7 @@ def main(argv=None) -> int:
         print(f"postgres:    {stack.database_url('postgres')}")
         print(f"pgbouncer:   {stack.database_url('pgbouncer')}")
         print(f"redis:       {stack.redis_url}")
-        print(f"fake stripe: {stack.stripe_api_base}")
+        print(f"fake stripe: {stack.stripe_api_base}  (key {stack.stripe_secret_key})")
         print(f"logs:        {stack.state / 'logs'}   stop with: make stop")
     elif args.command == "down":
         stack.down()

@@ -19,9 +19,9 @@ from conftest import Api, settings_for, stock_of
 
 
 @pytest.fixture(scope="module")
-def quiet_stripe():
+def quiet_stripe(stack):
     """A fake Stripe of this module's own, without webhooks: its base URL."""
-    fake = FakeStripe()
+    fake = FakeStripe(secret_key=stack.stripe_secret_key)
     server = serve("127.0.0.1", 0, fake)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
