@@ -10,8 +10,10 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 
 class Handler(SimpleHTTPRequestHandler):
     def do_GET(self):  # noqa: N802 (http.server's naming)
-        if self.path == "/api/echo-headers":  # the headers the app would see, as JSON
-            self._send(200, json.dumps(dict(self.headers.items())))
+        if self.path == "/api/echo-headers":  # the headers the app would see, as JSON; and,
+            # like the app, the request id echoed back
+            self._send(200, json.dumps(dict(self.headers.items())),
+                       {"X-Request-ID": self.headers.get("X-Request-ID", "")})
         elif self.path == "/api/slow":  # slower than the scenario's proxy_read_timeout
             time.sleep(5)
             self._send(200, '{"success": true}')

@@ -59,6 +59,13 @@ def test_api_proxied_with_request_id(host):
     assert '"status": "ok"' in out
 
 
+def test_one_request_id_when_the_app_sends_its_own(host):
+    out = host.check_output("curl -s -D - -o /dev/null -H 'X-Request-ID: probe-once' "
+                            "http://127.0.0.1/api/echo-headers")
+    assert [line.strip() for line in out.lower().splitlines()
+            if line.startswith("x-request-id:")] == ["x-request-id: probe-once"]
+
+
 def test_access_log_has_upstream_timing(host):
     host.check_output("curl -s -o /dev/null -H 'X-Request-ID: probe-log' http://127.0.0.1/readyz")
     last = host.check_output("grep rid=probe-log /var/log/nginx/shop-access.log | tail -1")
