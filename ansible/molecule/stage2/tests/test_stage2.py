@@ -6,6 +6,7 @@ own nginx: storefront, register, cart, order, payment via the fake Stripe, order
 """
 import json
 import subprocess
+import uuid
 from pathlib import Path
 
 import pytest
@@ -86,6 +87,19 @@ def test_load_balancer_log_names_both_upstreams(host, purchase):
                  if f.startswith("ua=") and f != "ua=-"}
     assert len(upstreams) == 2, upstreams
     assert all(u.endswith(":8000") for u in upstreams)
+
+
+def test_load_balancer_takes_the_client_from_a_lab_proxy(host):
+    """lb1 trusts the lab network (nginx_real_ip_from), as it trusts the load generator's
+    published-port hop: X-Forwarded-For from another lab host names the client in its log."""
+    only(host, "mol-s2-lb1")
+    rid = f"xff-{uuid.uuid4().hex[:12]}"
+    podman_host("mol-s2-app2").check_output(
+        f"curl -sf -o /dev/null -m 10 -H 'X-Forwarded-For: 198.18.0.7' -H 'X-Request-ID: {rid}' "
+        "http://mol-s2-lb1/api/health")
+    line = host.check_output(f"grep 'rid={rid}' /var/log/nginx/shop-access.log")
+    assert line.startswith("198.18.0.7 "), line
+    assert not line.endswith("peer=198.18.0.7"), line   # the peer is app2, a lab address
 
 
 def test_pgbouncer_serves_both_app_hosts(host, purchase):
