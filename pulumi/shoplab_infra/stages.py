@@ -157,7 +157,8 @@ def stage2(k: Knobs, config: pulumi.Config) -> dict:
     db, cache = _data_tier("stage2", k, network, [hosts.security_group.id])
     return {"alb_dns_name": lb.dns_name, "url": pulumi.Output.format("http://{0}/", lb.dns_name),
             "app_public_ips": hosts.public_ips, "app_private_ips": hosts.private_ips,
-            "app_port": k.int("appPort"), "ssh_user": SSH_USER, **_data_outputs(db, cache, k)}
+            "app_port": k.int("appPort"), "vpc_cidr": k.get("vpcCidr"), "ssh_user": SSH_USER,
+            **_data_outputs(db, cache, k)}
 
 
 def stage3(k: Knobs, config: pulumi.Config) -> dict:
