@@ -8,8 +8,9 @@ directory's name (ansible/inventories/aws-stageN/pulumi.py links here).
 
 Outputs read (pulumi/README.md, "Outputs"):
   stage1: host_public_ip, ssh_user
-  stage2: app_public_ips, app_private_ips (lists, same order), app_port, ssh_user, db_address,
-          db_port, redis_url, alb_dns_name, and db_max_connections if the stack exports it
+  stage2: app_public_ips, app_private_ips (lists, same order), app_port, vpc_cidr, ssh_user,
+          db_address, db_port, redis_url, alb_dns_name, and db_max_connections if the stack
+          exports it
 """
 from __future__ import annotations
 
@@ -39,7 +40,7 @@ def inventory(stage: str, out: dict) -> dict:
     else:
         raise SystemExit(f"no AWS inventory for {stage}")
     meta_all = {k: out[k] for k in ("db_address", "db_port", "db_max_connections", "redis_url",
-                                    "alb_dns_name", "app_port") if k in out}
+                                    "alb_dns_name", "app_port", "vpc_cidr") if k in out}
     result = {g: {"hosts": hosts} for g, hosts in groups.items()}
     result["all"] = {"vars": {"pulumi_" + k: v for k, v in meta_all.items()}}
     result["_meta"] = {"hostvars": hostvars}

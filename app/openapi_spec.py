@@ -94,6 +94,10 @@ PER_PAGE = query("per_page", {"type": "integer", "maximum": MAX_PAGE},
                  "items per page, default 20, at most 100 (larger values are capped)")
 MESSAGE = obj({"message": STR})
 STATUS = {"type": "string", "enum": [str(s) for s in Status]}
+CHECKOUT_HEADERS = {
+    "Location": {"schema": STR, "required": True, "description": "the order's URL"},
+    "Idempotent-Replayed": {"schema": {"const": "true"}, "required": False,
+                            "description": "present when this is an order made before"}}
 IDEMPOTENCY_KEY = {"name": "Idempotency-Key", "in": "header", "required": False,
                    "schema": {"type": "string", "minLength": 1,
                                                   "maxLength": IDEMPOTENCY_KEY_MAX},
@@ -192,14 +196,14 @@ def spec(settings: Settings | None = None) -> dict:
             "post": op("Check out: the cart becomes a pending order holding its stock until "
                        "paid, canceled or expired (all or nothing; one order per cart "
                        "revision or Idempotency-Key)",
-                       ok(ref("Order"), "Created (or the same order again, with "
-                                        "Idempotent-Replayed: true)"),
+                       {**ok(ref("Order"), "Created (or the same order again, with "
+                                           "Idempotent-Replayed: true)"),
+                        "headers": CHECKOUT_HEADERS},
                        "400", "401", "409", "422", status="201", auth=True, tag="orders",
                        params=[IDEMPOTENCY_KEY]),
             "get": op("The caller's orders, newest first",
                       ok({"type": "array", "items": ref("OrderSummary")}), "400", "401",
-                      params=[PAGE, query("per_page", {"type": "integer",
-                                                       "maximum": 1_000_000_000},
+                      params=[PAGE, query("per_page", {"type": "integer", "maximum": MAX_PAGE},
                                           "default 50, at most 100")],
                       auth=True, tag="orders")},
         "/api/orders/{order_id}": {"get": op(

@@ -130,7 +130,7 @@ class OrderCancel:
         self.orders, self.lifecycle = orders, lifecycle
 
     def on_post(self, req, resp, order_id: int):
-        order = owned_order(self.orders, order_id, req.context.user_id)
+        order = owned_order(self.orders, order_id, req.context.user_id, items=True)
         if order["status"] == Status.PENDING:
             try:
                 self.lifecycle.close(order, Event.CANCEL)

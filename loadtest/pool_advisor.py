@@ -4,7 +4,7 @@ for a database's max_connections (or an RDS instance class) and the app's shape.
     python -m loadtest.pool_advisor --rds-class db.t3.micro --hosts 2 --workers 2 --threads 4
     python -m loadtest.pool_advisor --max-connections 100 --hosts 1 --workers 2 --reserve 10
 
-The arithmetic is ``pool_budget()`` of app/pool_budget.py, the same function site.yml and
+The arithmetic is ``pool_budget()`` of capacity/pool_budget.py, the same function site.yml and
 the Pulumi stacks check with: the advisor only searches for the largest size it accepts.
 """
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from app.pool_budget import RDS_BYTES_PER_CONNECTION, pool_budget, rds_max_connections
+from capacity.pool_budget import RDS_BYTES_PER_CONNECTION, pool_budget, rds_max_connections
 
 GIB = 1024 ** 3
 

@@ -242,8 +242,11 @@ def markdown(meta: dict, summary: dict, steps: list[dict], plots: list[str]) -> 
                 and s.get("errors", {}).get("status", 0) > s.get("requests", 0) / 2]
     if limited:
         lines += [f"> **The target rate-limited the load generator** ({', '.join(limited)}): "
-                  "most failures were HTTP 429 (non-2xx for wrk). Measure a stage deployed with "
-                  "`RATE_LIMIT_IP_PER_MINUTE=0` (the lab inventories do this).", ""]
+                  "most failures were HTTP 429 (non-2xx for wrk). Each simulated user sends its "
+                  "own X-Forwarded-For address; a target that counts them as one client does "
+                  "not trust the generator's hop (nginx `nginx_real_ip_from`, the app's "
+                  "`TRUSTED_PROXY_HOPS`; roles/README.md) - fix that, or measure a stage "
+                  "deployed with `RATE_LIMIT_IP_PER_MINUTE=0`.", ""]
     load = (meta.get("machine") or {}).get("load_before")
     lines += [f"Commit {meta.get('commit')}, {(meta.get('machine') or {}).get('cpus')} CPUs, "
               f"load average before the run {_f(load and load[0], '{:.2f}')} "

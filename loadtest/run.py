@@ -141,12 +141,13 @@ def run_locust(args, run_dir: Path, sampler: Sampler, plan: StepPlan, user_class
 
 def run_nothink(args, run_dir: Path, sampler: Sampler) -> None:
     """wrk, fixed connections, no think time: trivial route and listing, alternating rounds in
-    one run (the bench ratio of the stage as deployed) - records appended to steps.jsonl."""
+    one run (the bench ratio of the stage as deployed) - records appended to steps.jsonl.
+    One client address per connection (X-Forwarded-For), as the locust users have one each."""
     with open(run_dir / "steps.jsonl", "a") as f:
         for rnd in range(args.nothink_rounds):
             for route, path in (("trivial", TRIVIAL_PATH), ("listing", LISTING_PATH)):
                 rec = wrk.run(args.target + path, args.nothink_connections, args.nothink_seconds,
-                              on_start=sampler.watch_generator)
+                              on_start=sampler.watch_generator, clients=args.nothink_connections)
                 sampler.watch_generator(None)
                 rec.update(phase="nothink", route=route, round=rnd)
                 f.write(json.dumps(rec) + "\n")

@@ -7,6 +7,9 @@
 - ``ShopperUser``: register once, then per journey log in, browse, search, add to the cart,
   change a quantity, check out, pay through the fake Stripe and read the order history - so
   the writes, and the pool under writes, are measured too.
+
+Every user has its own client address (loadtest/clients.py), sent as ``X-Forwarded-For`` on
+each of its requests.
 """
 from __future__ import annotations
 
@@ -16,6 +19,7 @@ import uuid
 from locust import FastHttpUser, SequentialTaskSet, between, constant, task
 
 from loadtest import reference
+from loadtest.clients import CLIENT_HEADER, client_address
 from loadtest.envelope import OUT_OF_STOCK, check_envelope
 
 # product ids the reference's detail requests draw from (its seed had 50 products)
@@ -23,7 +27,18 @@ DETAIL_IDS = range(1, 51)
 PASSWORD = "loadtest-password-1"
 
 
-class ListingUser(FastHttpUser):
+class ShopClient(FastHttpUser):
+    """A user with its own client address, sent as X-Forwarded-For on every request."""
+    abstract = True
+
+    def __init__(self, environment):
+        self.client_address = client_address()
+        # FastHttpUser.__init__ hands default_headers to the user's own HTTP session
+        self.default_headers = {CLIENT_HEADER: self.client_address}
+        super().__init__(environment)
+
+
+class ListingUser(ShopClient):
     """Stage-1 ramp: one listing per iteration, 1 s think time."""
     wait_time = constant(reference.STAGE1_THINK_S)
 
@@ -33,7 +48,7 @@ class ListingUser(FastHttpUser):
             check_envelope(r)
 
 
-class MixUser(FastHttpUser):
+class MixUser(ShopClient):
     """Stage-3 mix of list / detail / search / list."""
     wait_time = between(*reference.STAGE3_THINK_S)
 
@@ -132,7 +147,7 @@ class Journey(SequentialTaskSet):
         self.interrupt(reschedule=False)  # journey over: wait, then start another
 
 
-class ShopperUser(FastHttpUser):
+class ShopperUser(ShopClient):
     """A shopper: registers once, then repeats the journey with the stage-3 think time."""
     wait_time = between(*reference.STAGE3_THINK_S)
     tasks = [Journey]

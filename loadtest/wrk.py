@@ -34,12 +34,16 @@ def parse_output(stdout: str, connections: int) -> dict:
 
 
 def run(url: str, connections: int, seconds: float, threads: int = 2, paths=None,
-        on_start=None) -> dict:
+        on_start=None, clients: int = 0) -> dict:
     """Run wrk once (bounded by its own -d plus a margin) and return the step record.
-    ``on_start(pid, capacity)`` lets the sampler count wrk as the generator."""
+    ``on_start(pid, capacity)`` lets the sampler count wrk as the generator. ``clients`` > 0:
+    requests carry X-Forwarded-For with that many client addresses in turn (report.lua)."""
     env = dict(os.environ)
+    env.pop("WRK_CLIENTS", None)
     if paths:
         env["WRK_PATHS"] = ",".join(paths)
+    if clients:
+        env["WRK_CLIENTS"] = str(clients)
     argv = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{int(seconds)}s", "--timeout", "5s",
             "--latency", "-s", str(LUA), url]
     t0 = time.time()

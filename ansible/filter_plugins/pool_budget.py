@@ -1,4 +1,4 @@
-"""Ansible filters over app/pool_budget.py, the one connection-budget arithmetic.
+"""Ansible filters over capacity/pool_budget.py, the one connection-budget arithmetic.
 
     {{ {'app_hosts': 2, 'workers': 2, ...} | pool_budget }}   -> pool_budget(**inputs)
     {{ memory_bytes | rds_max_connections }}
@@ -10,7 +10,7 @@ from pathlib import Path
 
 # filter plugins run on the controller, from a checkout of this repository
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from app.pool_budget import pool_budget, rds_max_connections  # noqa: E402
+from capacity.pool_budget import pool_budget, rds_max_connections  # noqa: E402
 
 
 def _pool_budget_filter(inputs: dict) -> dict:

@@ -13,7 +13,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
-from app.pool_budget import pool_budget, rds_max_connections  # noqa: E402
+from capacity.pool_budget import pool_budget, rds_max_connections  # noqa: E402
 
 PGB = {"pool_mode": "transaction", "max_client_conn": 400, "default_pool_size": 20,
        "reserve_pool_size": 5, "max_db_connections": 40}
@@ -126,6 +126,7 @@ def test_aws_stage2_inventory_from_pulumi_outputs(tmp_path, monkeypatch):
     outputs = tmp_path / "stage2-outputs.json"
     outputs.write_text(json.dumps({
         "app_public_ips": ["198.51.100.10", "198.51.100.11"], "app_port": 8000, "ssh_user": "ansible",
+        "vpc_cidr": "10.0.0.0/16",
         "app_private_ips": ["10.0.1.10", "10.0.2.11"],
         "db_address": "shop.abc.us-east-1.rds.amazonaws.com", "db_port": 5432,
         "db_max_connections": 87, "redis_url": "redis://cache.abc.use1.cache.amazonaws.com:6379/0",

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pulumi
 import pulumi_random as random
 
-from app.pool_budget import pool_budget
+from capacity.pool_budget import pool_budget
 from k8s.app_env import REAPER_COMMAND, REAPER_INTERVAL_MINUTES, SECRET_SETTINGS, app_config
 from k8s.manifests import merge_values
 from shoplab_infra import firewall
@@ -34,7 +34,7 @@ STAGE3_PROXY_HOPS = 1
 def check_pool_budget(k: Knobs, copies_key: str, copies: int, workers: int,
                       pool_max_size: int) -> dict:
     """Fail the plan when the app could open more connections than the database allows:
-    app/pool_budget.py's check, the one site.yml asserts, for pools straight to the database.
+    capacity/pool_budget.py's check, the one site.yml asserts, for pools straight to the database.
     ``copies`` is the most app hosts, tasks or pods the stack can run."""
     budget = pool_budget(app_hosts=copies, workers=workers, pool_max_size=pool_max_size,
                          max_connections=k.int("dbMaxConnections"), superuser_reserved=0,
@@ -162,7 +162,8 @@ def stage2(k: Knobs, config: pulumi.Config) -> dict:
     db, cache = _data_tier("stage2", k, network, [hosts.security_group.id])
     return {"alb_dns_name": lb.dns_name, "url": pulumi.Output.format("http://{0}/", lb.dns_name),
             "app_public_ips": hosts.public_ips, "app_private_ips": hosts.private_ips,
-            "app_port": k.int("appPort"), "ssh_user": SSH_USER, **_data_outputs(db, cache, k)}
+            "app_port": k.int("appPort"), "vpc_cidr": k.get("vpcCidr"), "ssh_user": SSH_USER,
+            **_data_outputs(db, cache, k)}
 
 
 def stage3(k: Knobs, config: pulumi.Config) -> dict:

@@ -51,7 +51,7 @@ def test_one_intent_per_order(api, db, stack, make_product):
     assert again["data"]["payment_intent_id"] == data["payment_intent_id"]
     assert order_row(db, oid)[2] == data["payment_intent_id"]
     intent = requests.get(f"{stack.stripe_api_base}/v1/payment_intents/{data['payment_intent_id']}",
-                          headers={"Authorization": "Bearer sk_test_x"}, timeout=5).json()
+                          headers=_fake_auth(stack), timeout=5).json()
     assert intent["metadata"]["order_id"] == str(oid) and intent["currency"] == "usd"
     r = api.post("/api/payment/create-intent", token=api.token(), json={"order_id": oid})
     assert (r.status_code, r.json["error"]["code"]) == (404, "NOT_FOUND")
@@ -81,8 +81,14 @@ def test_declined_card(api, db, make_product):
     assert order_row(db, oid)[0] == "pending"  # a failed payment can be retried
 
 
+def _fake_auth(stack):
+    """The fake Stripe answers only to the stack's secret key (its /_fake/ routes too)."""
+    return {"Authorization": f"Bearer {stack.stripe_secret_key}"}
+
+
 def _events(stack, intent_id):
-    data = requests.get(f"{stack.stripe_api_base}/_fake/events", timeout=5).json()["data"]
+    data = requests.get(f"{stack.stripe_api_base}/_fake/events", headers=_fake_auth(stack),
+                        timeout=5).json()["data"]
     return [e for e in data if e["event"]["data"]["object"]["id"] == intent_id]
 
 
@@ -94,7 +100,7 @@ def test_replayed_event_changes_nothing(api, db, stack, make_product):
     event = wait_for(lambda: [e for e in _events(stack, intent_id) if e["delivered"]])[0]
     before = order_row(db, oid)
     r = requests.post(f"{stack.stripe_api_base}/_fake/events/{event['event']['id']}/resend",
-                      timeout=15)
+                      headers=_fake_auth(stack), timeout=15)
     assert r.json() == {"delivered": True}
     assert order_row(db, oid) == before  # updated_at included: nothing was written
     assert db.execute("SELECT count(*) FROM stripe_events WHERE id = %s",

@@ -15,7 +15,7 @@ INVENTORY = ROOT / "ansible" / "pulumi_inventory.py"
 EXPECTED_OUTPUTS = {
     "stage1": {"host_public_ip", "host_private_ip", "ssh_user", "url"},
     "stage2": {"alb_dns_name", "url", "app_public_ips", "app_private_ips", "app_port",
-               "ssh_user"},
+               "vpc_cidr", "ssh_user"},
     "stage3": {"alb_dns_name", "url", "repository_url", "cluster_name", "service_name"},
     "stage4": {"k3s_public_ip", "k3s_private_ip", "ssh_user", "namespace", "node_port", "url"},
 }
@@ -125,3 +125,4 @@ def test_outputs_feed_the_ansible_inventory(stacks, stage):
     if stage == "stage2":
         assert inv["all"]["vars"]["pulumi_db_max_connections"] == 80
         assert inv["all"]["vars"]["pulumi_app_port"] == 8000
+        assert inv["all"]["vars"]["pulumi_vpc_cidr"] == "10.20.0.0/16"

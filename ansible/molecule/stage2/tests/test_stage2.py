@@ -5,7 +5,10 @@ skip). The purchase itself is tools/lab/smoke.py, run inside the load balancer a
 own nginx: storefront, register, cart, order, payment via the fake Stripe, order paid.
 """
 import json
+import shlex
 import subprocess
+import urllib.parse
+import uuid
 from pathlib import Path
 
 import pytest
@@ -86,6 +89,39 @@ def test_load_balancer_log_names_both_upstreams(host, purchase):
                  if f.startswith("ua=") and f != "ua=-"}
     assert len(upstreams) == 2, upstreams
     assert all(u.endswith(":8000") for u in upstreams)
+
+
+@pytest.fixture(scope="session")
+def forwarded_client():
+    """One request to lb1 from another lab host (app2) naming a client in X-Forwarded-For, as
+    the load generator does through the lab's published port: (client, request id)."""
+    client = f"198.18.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250 + 1}"
+    rid = f"xff-{uuid.uuid4().hex[:12]}"
+    podman_host("mol-s2-app2").check_output(
+        f"curl -sf -o /dev/null -m 10 -H 'X-Forwarded-For: {client}' -H 'X-Request-ID: {rid}' "
+        "'http://mol-s2-lb1/api/products?per_page=1'")
+    return client, rid
+
+
+def test_load_balancer_takes_the_client_from_a_lab_proxy(host, forwarded_client):
+    """lb1 trusts the lab network (nginx_real_ip_from): the client is the one it logs."""
+    only(host, "mol-s2-lb1")
+    client, rid = forwarded_client
+    line = host.check_output(f"grep 'rid={rid}' /var/log/nginx/shop-access.log")
+    assert line.startswith(f"{client} "), line
+    assert not line.endswith(f"peer={client}"), line   # the peer is app2, a lab address
+
+
+def test_app_counts_the_forwarded_client(host, forwarded_client):
+    """The app's per-IP rate limit (on, at the role's defaults) counted that client: the app
+    took it from X-Forwarded-For (TRUSTED_PROXY_HOPS=1 behind lb1)."""
+    only(host, "mol-s2-redis1")
+    import re
+    env = podman_host("mol-s2-app1").check_output("grep ^REDIS_URL= /etc/shoplab/shop.env")
+    password = urllib.parse.unquote(re.search(r"//:([^@]+)@", env).group(1))
+    keys = host.check_output(f"redis-cli --no-auth-warning -a {shlex.quote(password)} --scan "
+                             "--pattern 'rl:ip:*'")
+    assert any(k.startswith(f"rl:ip:{forwarded_client[0]}:") for k in keys.split()), keys
 
 
 def test_pgbouncer_serves_both_app_hosts(host, purchase):

@@ -33,6 +33,11 @@ def test_istio_operator_minimal_with_nodeport_gateway(host):
     service = gateway["k8s"]["service"]
     assert service["type"] == "NodePort"
     assert {p["name"]: p["nodePort"] for p in service["ports"]} == {"http2": 30081, "https": 30443}
+    # the client's address survives to the gateway, which trusts no X-Forwarded-For before it
+    assert service["externalTrafficPolicy"] == "Local"
+    proxy_config = gateway["k8s"]["podAnnotations"]["proxy.istio.io/config"]
+    assert isinstance(proxy_config, str)   # annotations are strings
+    assert json.loads(proxy_config) == {"gatewayTopology": {"numTrustedProxies": 0}}
 
 
 def test_istio_operator_matches_istios_schema(host):

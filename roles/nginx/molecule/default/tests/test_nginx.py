@@ -1,4 +1,34 @@
-"""The nginx role: proxy to the upstream with keepalive, limits, logs, stub_status, storefront."""
+"""The nginx role: proxy to the upstream with keepalive, limits, logs, stub_status, storefront,
+its own errors in the app's JSON envelope, the client's address behind a trusted proxy."""
+import json
+from pathlib import Path
+
+import yaml
+
+CSP = "Content-Security-Policy"
+ROLE = Path(__file__).resolve().parents[3]
+DEFAULT_CSP = "; ".join(
+    yaml.safe_load((ROLE / "defaults" / "main.yml").read_text())["nginx_storefront_csp"])
+
+
+def fetch(host, args):
+    """(status, lower-cased headers, body) of one curl inside the container."""
+    out = host.check_output(f"curl -s -D - {args}")
+    head, _, body = out.replace("\r\n", "\n").partition("\n\n")
+    lines = head.splitlines()
+    headers = dict((k.strip().lower(), v.strip()) for k, v in
+                   (line.split(":", 1) for line in lines[1:] if ":" in line))
+    return int(lines[0].split()[1]), headers, body
+
+
+def assert_envelope(status, headers, body, expected_status, code):
+    """nginx's own answer in the app's error envelope (app/errors.py)."""
+    assert status == expected_status, body
+    assert headers["content-type"] == "application/json"
+    doc = json.loads(body)
+    assert set(doc) == {"success", "error"} and doc["success"] is False
+    assert set(doc["error"]) == {"code", "message"} and doc["error"]["code"] == code
+    assert doc["error"]["message"]
 
 
 def test_package_and_service(host):
@@ -29,6 +59,13 @@ def test_api_proxied_with_request_id(host):
     assert '"status": "ok"' in out
 
 
+def test_one_request_id_when_the_app_sends_its_own(host):
+    out = host.check_output("curl -s -D - -o /dev/null -H 'X-Request-ID: probe-once' "
+                            "http://127.0.0.1/api/echo-headers")
+    assert [line.strip() for line in out.lower().splitlines()
+            if line.startswith("x-request-id:")] == ["x-request-id: probe-once"]
+
+
 def test_access_log_has_upstream_timing(host):
     host.check_output("curl -s -o /dev/null -H 'X-Request-ID: probe-log' http://127.0.0.1/readyz")
     last = host.check_output("grep rid=probe-log /var/log/nginx/shop-access.log | tail -1")
@@ -40,11 +77,76 @@ def test_storefront_served_with_spa_fallback(host):
     assert "storefront fixture" in host.check_output("curl -sf http://127.0.0.1/product/7")
 
 
-def test_body_size_limit(host):
-    code = host.check_output(
-        "head -c 4096 /dev/zero | curl -s -o /dev/null -w '%{http_code}' "
-        "--data-binary @- http://127.0.0.1/api/health")
-    assert code == "413"
+def test_body_size_limit_answers_the_json_envelope(host):
+    host.check_output("head -c 4096 /dev/zero > /tmp/body-4k")   # over converge.yml's 2k
+    status, headers, body = fetch(host, "-H 'X-Request-ID: probe-413' --data-binary @/tmp/body-4k "
+                                        "http://127.0.0.1/api/health")
+    assert_envelope(status, headers, body, 413, "PAYLOAD_TOO_LARGE")
+    assert headers["x-request-id"] == "probe-413" and "retry-after" not in headers
+
+
+def test_upstream_closing_answers_502_json_with_retry_after(host):
+    status, headers, body = fetch(host, "http://127.0.0.1/api/drop")
+    assert_envelope(status, headers, body, 502, "BAD_GATEWAY")
+    assert headers["retry-after"] == "1"
+
+
+def test_upstream_too_slow_answers_504_json_with_retry_after(host):
+    status, headers, body = fetch(host, "-H 'X-Request-ID: probe-504' http://127.0.0.1/api/slow")
+    assert_envelope(status, headers, body, 504, "GATEWAY_TIMEOUT")
+    assert headers["retry-after"] == "1" and headers["x-request-id"] == "probe-504"
+
+
+def test_the_apps_own_503_passes_untouched(host):
+    status, headers, body = fetch(host, "http://127.0.0.1/api/busy")
+    assert status == 503 and headers["retry-after"] == "7"
+    assert json.loads(body)["error"]["message"] == "from the app"
+
+
+def test_bad_request_answers_400_json(host):
+    # a Host header with a slash: nginx refuses the request itself
+    status, headers, body = fetch(host, "-H 'Host: bad/host' http://127.0.0.1/api/health")
+    assert_envelope(status, headers, body, 400, "BAD_REQUEST")
+
+
+def test_client_address_from_a_trusted_proxy(host):
+    # loopback is in nginx_real_ip_from (converge.yml): its X-Forwarded-For names the client
+    status, _, body = fetch(host, "-H 'X-Forwarded-For: 198.18.0.7' -H 'X-Real-IP: 203.0.113.9' "
+                                  "-H 'X-Request-ID: probe-trusted' http://127.0.0.1/api/echo-headers")
+    seen = {k.lower(): v for k, v in json.loads(body).items()}
+    assert status == 200
+    # the app's view: the right-most entry (TRUSTED_PROXY_HOPS=1) is the client
+    assert seen["x-forwarded-for"] == "198.18.0.7, 198.18.0.7"
+    assert "x-real-ip" not in seen
+    line = host.check_output("grep rid=probe-trusted /var/log/nginx/shop-access.log | tail -1")
+    assert line.startswith("198.18.0.7 ") and line.endswith("peer=127.0.0.1")
+
+
+def test_client_address_from_an_untrusted_peer(host):
+    ip = host.check_output("hostname -I").split()[0]
+    _, _, body = fetch(host, f"-H 'X-Forwarded-For: 198.18.0.8' -H 'X-Request-ID: probe-untrusted' "
+                             f"http://{ip}/api/echo-headers")
+    seen = {k.lower(): v for k, v in json.loads(body).items()}
+    assert seen["x-forwarded-for"] == f"198.18.0.8, {ip}"
+    line = host.check_output("grep rid=probe-untrusted /var/log/nginx/shop-access.log | tail -1")
+    assert line.startswith(f"{ip} ") and line.endswith(f"peer={ip}")
+
+
+def test_storefront_security_headers(host):
+    for path in ("/", "/product/7", "/index.html"):
+        status, headers, _ = fetch(host, f"http://127.0.0.1{path}")
+        assert status == 200
+        assert headers[CSP.lower()] == DEFAULT_CSP
+        assert "frame-ancestors 'none'" in DEFAULT_CSP.split("; ")
+        assert headers["x-content-type-options"] == "nosniff"
+        assert headers["referrer-policy"] == "strict-origin-when-cross-origin"
+        assert "x-request-id" in headers
+
+
+def test_api_answers_carry_no_storefront_headers(host):
+    _, headers, _ = fetch(host, "http://127.0.0.1/api/health")
+    assert CSP.lower() not in headers and "referrer-policy" not in headers
+    assert "x-request-id" in headers
 
 
 def test_stub_status_on_loopback(host):
