@@ -39,8 +39,9 @@ def default_values() -> dict:
         "reaper_resources": {"requests": {"cpu": "50m", "memory": "128Mi"},
                              "limits": {"cpu": "500m", "memory": "256Mi"}},
         # overrides of app/settings.py defaults, by env name. One proxy in front of the pods
-        # appends the client's address to X-Forwarded-For: the Istio ingress gateway. (The
-        # shop Service's own NodePort, for admins only, bypasses it.)
+        # appends the client's address to X-Forwarded-For: the Istio ingress gateway, i.e. the
+        # istio role's istio_ingress_num_trusted_proxies (0) + 1 (roles/README.md, "Client
+        # address"). The shop Service's own NodePort, for admins only, bypasses it.
         "settings": {"TRUSTED_PROXY_HOPS": 1},
         "secret_name": "shop-secrets",
         "gateway_hosts": ["*"],

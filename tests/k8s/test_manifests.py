@@ -187,9 +187,12 @@ def test_every_setting_reaches_the_pod_exactly_once(kinds, kind):
 
 
 def test_one_proxy_appends_to_x_forwarded_for(kinds):
-    # the Istio ingress gateway; the app's own default (0) would see only the gateway's address
+    # the Istio ingress gateway appends its peer; the proxies it trusts in front of it (the
+    # istio role's default) append one each. The app's own default, 0, would see the gateway.
+    istio = yaml.safe_load((REPO / "roles/istio/defaults/main.yml").read_text())
     assert Settings().trusted_proxy_hops == 0
-    assert kinds["ConfigMap"]["data"]["TRUSTED_PROXY_HOPS"] == "1"
+    assert kinds["ConfigMap"]["data"]["TRUSTED_PROXY_HOPS"] == \
+        str(istio["istio_ingress_num_trusted_proxies"] + 1) == "1"
     overridden = by_kind(shop_objects(merge_values({"settings": {"TRUSTED_PROXY_HOPS": 2}})))
     assert overridden["ConfigMap"]["data"]["TRUSTED_PROXY_HOPS"] == "2"
 
