@@ -15,6 +15,7 @@ when the pass completed (orders Stripe could not be asked about stay held for th
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import sys
@@ -44,7 +45,8 @@ class Reaper:
     """The reaper's own pool and clients (a process of its own, or a test's)."""
 
     def __init__(self, settings: Settings, *, stripe_client=None, redis_client=None):
-        self.db = Database(settings)
+        # one connection at a time is all a pass uses: a pool of one, opened on first use
+        self.db = Database(dataclasses.replace(settings, pool_min_size=0, pool_max_size=1))
         self.orders, self.payments = OrderStore(self.db), PaymentStore(self.db)
         client = stripe_client or payment_provider.make_stripe(settings)
         # the catalogue cache only tells the app's workers that stock came back
