@@ -8,7 +8,7 @@ export STAGE
 LAB_LOADTEST ?= 1
 
 .PHONY: lab lab-down
-lab: deps collections image preflight ## build, deploy, seed and smoke-test the lab of STAGE (1 or 2) on 127.0.0.1:808N
+lab: deps collections image preflight ## build, deploy, seed and smoke-test the lab of STAGE (1, 2 or 3) on 127.0.0.1:808N
 	@tools/lab/up.sh
 	@if [ "$(LAB_LOADTEST)" != 1 ]; then echo "(LAB_LOADTEST=$(LAB_LOADTEST): load test skipped)"; \
 	  elif $(MAKE) -n lab-loadtest >/dev/null 2>&1; then $(MAKE) --no-print-directory lab-loadtest; \
