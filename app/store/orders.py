@@ -132,21 +132,18 @@ class OrderStore:
 
     # --- reading -------------------------------------------------------------------------
     @staticmethod
-    def _order(cur, order_id: int) -> dict:
+    def _order(cur, order_id: int, *, items: bool = True) -> dict | None:
         order = cur.execute(f"SELECT {ORDER_COLUMNS} FROM orders WHERE id = %s",
                             (order_id,)).fetchone()
+        if order is None or not items:
+            return order
         order["items"] = cur.execute(f"SELECT {ITEM_COLUMNS} FROM order_items"
                                      " WHERE order_id = %s ORDER BY id", (order_id,)).fetchall()
         return order
 
     def get(self, order_id: int, *, items: bool = False) -> dict | None:
         with self.db.connection() as conn:
-            cur = conn.cursor(row_factory=dict_row)
-            if not items:
-                return cur.execute(f"SELECT {ORDER_COLUMNS} FROM orders WHERE id = %s",
-                                   (order_id,)).fetchone()
-            exists = cur.execute("SELECT 1 FROM orders WHERE id = %s", (order_id,)).fetchone()
-            return self._order(cur, order_id) if exists else None
+            return self._order(conn.cursor(row_factory=dict_row), order_id, items=items)
 
     def list(self, user_id: int, limit: int, offset: int) -> list[dict]:
         with self.db.connection() as conn:

@@ -8,7 +8,6 @@ order's currency. Anything else is recorded as a mismatch and changes nothing.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal
 from enum import StrEnum
 
 from psycopg.rows import dict_row
@@ -16,9 +15,8 @@ from psycopg.rows import dict_row
 from app import order_states
 from app.db import Database
 from app.order_states import Event, Status
+from app.payment_provider import CURRENCY, cents
 from app.store.orders import apply_move, record
-
-CURRENCY = "usd"
 
 
 class Outcome(StrEnum):
@@ -143,6 +141,6 @@ def _mismatch(fact: PaymentFact, order: dict | None) -> str | None:
         return "unknown_intent"
     if fact.currency is not None and fact.currency.lower() != CURRENCY:
         return "currency"
-    if fact.amount is not None and Decimal(fact.amount) / 100 != order["total"]:
+    if fact.amount is not None and fact.amount != cents(order["total"]):
         return "amount"
     return None

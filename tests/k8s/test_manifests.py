@@ -86,26 +86,18 @@ def test_secret_is_valid(objects):
     kubernetes_validate.validate(secret, K8S_VERSION, strict=True)
 
 
-@pytest.mark.parametrize("breakage", [
-    ("unknown field", lambda d: d["spec"]["template"]["spec"]["containers"][0].update(
-        {"livenessProbes": {}})),
-    ("wrong type", lambda d: d["spec"].update({"replicas": "two"})),
-    ("missing required", lambda d: d["spec"].pop("selector")),
-], ids=lambda b: b[0] if isinstance(b, tuple) else None)
-def test_kubernetes_validator_rejects_a_broken_deployment(kinds, breakage):
-    broken = copy.deepcopy(kinds["Deployment"])
-    breakage[1](broken)
-    with pytest.raises(kubernetes_validate.ValidationError):
-        kubernetes_validate.validate(broken, K8S_VERSION, strict=True)
-
-
-@pytest.mark.parametrize("breakage", [
-    ("unknown field", lambda c: c["spec"]["jobTemplate"]["spec"].update({"backoffLimits": 0})),
-    ("wrong type", lambda c: c["spec"].update({"schedule": 1})),
-    ("missing required", lambda c: c["spec"].pop("jobTemplate")),
-], ids=lambda b: b[0] if isinstance(b, tuple) else None)
-def test_kubernetes_validator_rejects_a_broken_cron_job(kinds, breakage):
-    broken = copy.deepcopy(kinds["CronJob"])
+@pytest.mark.parametrize("kind, breakage", [
+    ("Deployment", ("unknown field", lambda d: d["spec"]["template"]["spec"]["containers"][0]
+                    .update({"livenessProbes": {}}))),
+    ("Deployment", ("wrong type", lambda d: d["spec"].update({"replicas": "two"}))),
+    ("Deployment", ("missing required", lambda d: d["spec"].pop("selector"))),
+    ("CronJob", ("unknown field", lambda c: c["spec"]["jobTemplate"]["spec"].update(
+        {"backoffLimits": 0}))),
+    ("CronJob", ("wrong type", lambda c: c["spec"].update({"schedule": 1}))),
+    ("CronJob", ("missing required", lambda c: c["spec"].pop("jobTemplate"))),
+], ids=lambda b: b[0] if isinstance(b, tuple) else b)
+def test_kubernetes_validator_rejects_a_broken_object(kinds, kind, breakage):
+    broken = copy.deepcopy(kinds[kind])
     breakage[1](broken)
     with pytest.raises(kubernetes_validate.ValidationError):
         kubernetes_validate.validate(broken, K8S_VERSION, strict=True)
