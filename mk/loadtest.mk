@@ -36,6 +36,6 @@ pool-advisor: ## safe DB_POOL_MAX_SIZE and pgbouncer settings (POOL_ARGS="--max-
 	$(PY) -m loadtest.pool_advisor $(POOL_ARGS)
 
 test-loadtest: ## unit tests of the load-test logic (no load is generated)
-	pytest -q -p no:cacheprovider tests/loadtest
+	pytest -q -p no:cacheprovider tests/loadtest tests/capacity
 
 TEST_TARGETS += test-loadtest

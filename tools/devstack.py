@@ -30,6 +30,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # run as a script: the app's settings module is imported below
     sys.path.insert(0, str(ROOT))
+from capacity.shapes import shape  # noqa: E402
+
+STAGE1 = shape("1")
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 SERVICES = ("postgres", "pgbouncer", "redis", "fakestripe", "app", "nginx")
 
@@ -123,9 +126,9 @@ def render_nginx_site(variables: dict) -> str:
 class Stack:
     state: Path
     ports: dict[str, int]
-    # pool and worker shape of the gunicorn the stack runs (tests keep it small)
-    workers: int = 2
-    threads: int = 4
+    # gunicorn's process shape: stage 1's (capacity/shapes.py), the one-host stage
+    workers: int = STAGE1.workers
+    threads: int = STAGE1.threads
     fast: bool = True  # fsync off: the data is disposable
     app_env: dict[str, str] = field(default_factory=dict)
     # overrides of the nginx role's variables (roles/nginx/defaults/main.yml) for this nginx
