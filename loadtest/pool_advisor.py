@@ -12,22 +12,14 @@ from __future__ import annotations
 import argparse
 import sys
 
-from capacity.instances import GIB, RDS_MEMORY_GIB
-from capacity.pool_budget import RDS_BYTES_PER_CONNECTION, pool_budget, rds_max_connections
-
-# DBInstanceClassMemory is the nominal memory minus what RDS keeps for the OS and its agents,
-# which AWS does not publish. This reserve is calibrated on the one figure the reference saw
-# (db.t3.micro: ~87 connections): 1 GiB - 87 x 9531392 B.
-RDS_OS_RESERVE_BYTES = GIB - 87 * RDS_BYTES_PER_CONNECTION
-
+from capacity import pool_budget as pool_budget_module
+from capacity.pool_budget import pool_budget
 
 def rds_class_max_connections(instance_class: str) -> int:
     try:
-        gib = RDS_MEMORY_GIB[instance_class]
-    except KeyError:
-        raise SystemExit(f"unknown RDS class {instance_class!r}; known: "
-                         f"{', '.join(sorted(RDS_MEMORY_GIB))} (or pass --max-connections)")
-    return rds_max_connections(gib * GIB - RDS_OS_RESERVE_BYTES)
+        return pool_budget_module.rds_class_max_connections(instance_class)
+    except ValueError as exc:
+        raise SystemExit(f"{exc} (or pass --max-connections)") from None
 
 
 def largest_pool(hosts: int, workers: int, max_connections: int, reserve: int,

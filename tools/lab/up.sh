@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # `make lab STAGE=N`: start the stage's hosts as systemd containers on their own podman
 # network, configure them with ansible/site.yml, seed the catalogue, publish nginx on
-# 127.0.0.1:808N and buy a product through it. Re-runnable: existing containers are reused.
+# 127.0.0.1:808N and buy a product through it. Re-runnable: existing containers are reused,
+# unless their size changed (then they are recreated).
+# Each host is limited like the instance it stands for (capacity/lab_sizes.py): LAB_PROFILE
+# (reference | stack), LAB_CREDITS (burst | exhausted), LAB_CORES_PER_VCPU. LAB_ARM (shoplab |
+# reference_shaped, capacity/arms.py) is the configuration deployed on them.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 STAGE=${STAGE:-1}
@@ -13,24 +17,40 @@ NET=shoplab-s$STAGE
 PORT=$((8080 + STAGE))
 LABEL=shoplab.lab=stage$STAGE
 SEED_PRODUCTS=${SEED_PRODUCTS:-50}
+LAB_PROFILE=${LAB_PROFILE:-reference}
+LAB_CREDITS=${LAB_CREDITS:-burst}
+LAB_ARM=${LAB_ARM:-shoplab}
+STATE=.state/lab/stage$STAGE
 [ -d "$INVENTORY" ] || { echo "no inventory $INVENTORY (stages: 1, 2)"; exit 2; }
 
 t0=$(date +%s)
 podman network exists "$NET" || podman network create --label "$LABEL" "$NET" >/dev/null
-mapfile -t HOSTS < <(tools/lab/hosts.py "$INVENTORY")
+mkdir -p "$STATE"
+# <name> <container> <groups> <size label> <podman flags...> per host, and the same sizes plus
+# the arm's settings as extra vars for the playbook (the stage-3 app containers read them)
+mapfile -t HOSTS < <(python3 -m capacity.lab_sizes "$INVENTORY" --profile "$LAB_PROFILE" --credits "$LAB_CREDITS")
+python3 -m capacity.lab_sizes "$INVENTORY" --profile "$LAB_PROFILE" --credits "$LAB_CREDITS" --json > "$STATE/sizes.json"
+python3 -m capacity.arms "$LAB_ARM" "$STAGE" > "$STATE/arm.json"
 # stage 3: hosts of group app_image are containers of the shop's image (no systemd, as on
 # Fargate) that the playbook starts itself; they join HOSTS again after the deploy
 mapfile -t IMAGE_HOSTS < <(printf '%s\n' "${HOSTS[@]}" | awk '$3 ~ /(^|,)app_image(,|$)/')
 mapfile -t HOSTS < <(printf '%s\n' "${HOSTS[@]}" | awk '$3 !~ /(^|,)app_image(,|$)/')
 for line in "${HOSTS[@]}"; do
-  read -r name ctr groups <<<"$line"
+  read -r name ctr groups size flags <<<"$line"
   publish=()
   [[ ,$groups, == *,lb,* ]] && publish=(-p "127.0.0.1:$PORT:80")
+  if podman container exists "$ctr" &&
+     [ "$(podman inspect -f '{{index .Config.Labels "shoplab.size"}}' "$ctr")" != "$size" ]; then
+    echo "$ctr: size changed to $size: recreating it"
+    podman rm -f -t 2 "$ctr" >/dev/null
+  fi
   if podman container exists "$ctr"; then
     podman start "$ctr" >/dev/null
   else
+    # shellcheck disable=SC2086  # $flags: one podman flag per word
     podman run -d --name "$ctr" --hostname "$name" --network "$NET" --network-alias "$name" \
-      --systemd=always --label "$LABEL" "${publish[@]}" "$IMAGE" /sbin/init >/dev/null
+      --systemd=always --label "$LABEL" --label "shoplab.size=$size" $flags "${publish[@]}" \
+      "$IMAGE" /sbin/init >/dev/null
   fi
 done
 for line in "${HOSTS[@]}"; do   # systemd up in every host (bounded: 60 s each)
@@ -42,11 +62,11 @@ for line in "${HOSTS[@]}"; do   # systemd up in every host (bounded: 60 s each)
   [[ $st == running || $st == degraded ]] || { echo "$ctr: systemd is '$st'"; exit 1; }
 done
 t1=$(date +%s)
-echo "=== stage $STAGE: ${#HOSTS[@]} host(s) up in $((t1 - t0))s; running $PLAYBOOK"
-ansible-playbook "$PLAYBOOK" -i "$INVENTORY"
+echo "=== stage $STAGE: ${#HOSTS[@]} host(s) up in $((t1 - t0))s (profile $LAB_PROFILE, credits $LAB_CREDITS); running $PLAYBOOK (arm $LAB_ARM)"
+ansible-playbook "$PLAYBOOK" -i "$INVENTORY" -e "@$STATE/sizes.json" -e "@$STATE/arm.json"
 t2=$(date +%s)
 # the load-test report quotes the deploy time (mk/loadtest.mk reads this file)
-mkdir -p ".state/lab/stage$STAGE" && echo "$((t2 - t1))" > ".state/lab/stage$STAGE/deploy-seconds"
+echo "$((t2 - t1))" > "$STATE/deploy-seconds"
 
 HOSTS+=("${IMAGE_HOSTS[@]}")
 
