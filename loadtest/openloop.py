@@ -15,13 +15,14 @@ Contract of one step (``run_step``; ``sweep`` runs steps at several rates, one J
   ``max_in_flight`` requests wait or are on the wire; one arriving when that many are is not
   sent and counts as a ``dropped`` error.
 - latency = completion - intended send time; service time = completion - the moment it got a
-  connection (so the gap between the two is the queueing a closed loop hides); lag = the
+  connection (their gap is the wait to be sent, which a closed loop never times); lag = the
   moment the generator got round to it - intended time (the generator's own delay). Each is an
   HdrHistogram in µs (1 µs..60 s, 3 significant digits); every answer, failed or not, is timed.
 - Errors, by kind: ``http`` (not 200), ``envelope`` (200 without a JSON body with
   ``success: true``, loadtest/envelope.py), ``timeout`` (no answer ``timeout_s`` after sending),
-  ``connection`` (refused, reset, broken body), ``dropped``. After the window the step waits at
-  most ``drain_s`` for the requests still in flight; it cancels those left, as ``timeout``.
+  ``connection`` (refused, reset, broken body), ``dropped``. A step is over ``drain_s`` after
+  its window at the latest: requests still in flight then are cancelled and count as
+  ``timeout``; arrivals a generator too far behind had not sent by then, as ``dropped``.
 - Each request carries ``X-Forwarded-For``: the address of one of ``clients`` virtual clients
   (loadtest/clients.py), drawn per request. An arrival process models a crowd, not a set of
   users; a fixed crowd keeps the per-IP limiter's keys as many as the closed-loop search's
@@ -35,13 +36,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import bisect
+import itertools
 import json
 import math
 import random
 import resource
 import sys
 import time
-from collections import Counter
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -60,12 +61,14 @@ LOWEST_US, HIGHEST_US = 1, 60_000_000
 GENERATOR_CPU_LIMIT = 0.8   # share of one core past which a step measured the generator
 START_DELAY_S = 0.05        # the first arrival's margin after the schedule is drawn
 
-MIX = tuple(reference.STAGE3_MIX.items())
+MIX_KINDS = tuple(reference.STAGE3_MIX)
+MIX_CUM_WEIGHTS = tuple(itertools.accumulate(reference.STAGE3_MIX.values()))
 
 
 @dataclass(frozen=True)
 class Settings:
-    """How a step sends; the defaults suit a sweep to a few thousand req/s."""
+    """How a step sends (see the module's contract); ``drain_s`` as long as ``timeout_s`` lets
+    the window's last requests time out on their own."""
     poisson: bool = True
     max_in_flight: int = 2000
     connections: int = 1000
@@ -90,7 +93,7 @@ def schedule(rate: float, seconds: float, rng: random.Random, poisson: bool = Tr
 
 def draw_request(rng: random.Random) -> tuple[str, str]:
     """(mix entry, path) of one request of the stage-3 mix, in STAGE3_MIX's proportions."""
-    kind = rng.choices([k for k, _ in MIX], weights=[w for _, w in MIX])[0]
+    kind = rng.choices(MIX_KINDS, cum_weights=MIX_CUM_WEIGHTS)[0]
     if kind == "detail":
         return kind, f"/api/products/{rng.choice(reference.STAGE3_DETAIL_IDS)}"
     if kind == "search":
@@ -131,7 +134,7 @@ class _Window:
 
     def __init__(self):
         self.latency, self.service, self.lag = _histogram(), _histogram(), _histogram()
-        self.errors = Counter({k: 0 for k in ERROR_KINDS})
+        self.errors = dict.fromkeys(ERROR_KINDS, 0)
         self.sent = self.completed = 0
         self.open = False          # while the window is open, answers passing count as ``done``
         self.done = 0              # (any request's: the throughput during the window)
@@ -149,6 +152,7 @@ async def run_step(session: aiohttp.ClientSession, target: str, rate: float, war
     in_flight: dict[asyncio.Task, bool] = {}   # task -> in the measured window
     urls: dict[str, URL] = {}
     t0 = loop.time() + START_DELAY_S
+    deadline = t0 + warmup_s + measure_s + settings.drain_s
 
     async def one(intended: float, url: URL, address: str, measured: bool):
         dispatched = loop.time()
@@ -176,8 +180,12 @@ async def run_step(session: aiohttp.ClientSession, target: str, rate: float, war
             win.errors[kind] += 1
 
     async def arrivals(offsets: list[float], measured: bool):
-        for offset in offsets:
+        for i, offset in enumerate(offsets):
             await asyncio.sleep(max(0.0, t0 + offset - loop.time()))
+            if loop.time() > deadline:             # too far behind to send the rest at all
+                if measured:
+                    win.errors["dropped"] += len(offsets) - i
+                return
             if len(in_flight) >= settings.max_in_flight:
                 if measured:
                     win.errors["dropped"] += 1
@@ -197,13 +205,13 @@ async def run_step(session: aiohttp.ClientSession, target: str, rate: float, war
     await asyncio.sleep(max(0.0, t0 + warmup_s + measure_s - loop.time()))
     cpu_s, ended, win.open = _cpu_s() - cpu0, time.time(), False
     if in_flight:
-        _, left = await asyncio.wait(list(in_flight), timeout=settings.drain_s)
+        _, left = await asyncio.wait(list(in_flight), timeout=max(0.0, deadline - loop.time()))
         win.errors["timeout"] += sum(in_flight.get(t, False) for t in left)
         for t in left:
             t.cancel()
         await asyncio.gather(*left, return_exceptions=True)
 
-    errors = dict(win.errors)
+    errors = win.errors
     failures = sum(errors.values())
     requests = win.sent + errors["dropped"]
     ok = win.completed - errors["http"] - errors["envelope"]
@@ -284,12 +292,19 @@ def _print_step(rec: dict) -> None:
           file=sys.stderr, flush=True)
 
 
+def _rates(text: str) -> list[float]:
+    rates = [float(r) for r in text.split(",") if r.strip()]
+    if not rates or min(rates) <= 0:
+        raise ValueError(text)
+    return rates
+
+
 def main(argv=None) -> int:
     d = Settings()
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="python -m loadtest.openloop",
+                                description=__doc__.split("\n\n")[0])
     p.add_argument("--target", required=True, help="base URL, e.g. http://127.0.0.1:8081")
-    p.add_argument("--rates", required=True,
-                   type=lambda s: [float(r) for r in s.split(",") if r.strip()],
+    p.add_argument("--rates", required=True, type=_rates,
                    help="intended req/s of each step, comma-separated: 50,100,200")
     p.add_argument("--measure", type=float, default=30.0, help="measured seconds per step")
     p.add_argument("--warmup", type=float, default=5.0, help="unrecorded seconds per step")
