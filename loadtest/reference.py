@@ -34,6 +34,8 @@ STAGE1_THINK_S = 1.0
 STAGE3_MIX = {"list": 40, "detail": 30, "search": 15, "list_again": 15}
 STAGE3_THINK_S = (0.5, 2.5)
 STAGE3_SEARCH_TERMS = ("electronics", "clothing", "home")
+# product ids its detail requests draw from (its seed had 50 products)
+STAGE3_DETAIL_IDS = range(1, 51)
 STAGE3_THRESHOLDS = {"p95_ms": 500, "p99_ms": 1000, "error_rate": 0.05, "min_rps": 100}
 
 # section 8: the claimed tuning findings the experiments re-measure

@@ -22,8 +22,7 @@ from loadtest import reference
 from loadtest.clients import CLIENT_HEADER, client_address
 from loadtest.envelope import OUT_OF_STOCK, check_envelope
 
-# product ids the reference's detail requests draw from (its seed had 50 products)
-DETAIL_IDS = range(1, 51)
+DETAIL_IDS = reference.STAGE3_DETAIL_IDS
 PASSWORD = "loadtest-password-1"
 
 
