@@ -145,27 +145,29 @@ def host_limits(stage: str, profile: str, groups: list[str], credits: str = "bur
     return class_limits(tier_classes(stage, profile)[tier], scale, credits, sut)
 
 
-def inventory_hosts(inventory: str) -> list[tuple[str, str, list[str]]]:
-    """(inventory name, container name, groups) of every host of a lab inventory."""
+def read_inventory(inventory: str) -> tuple[str, list[tuple[str, str, list[str]]]]:
+    """(its ``shoplab_stage``, [(inventory name, container name, groups)] of every host)."""
     data = json.loads(subprocess.run(["ansible-inventory", "-i", inventory, "--list"],
                                      check=True, capture_output=True, text=True).stdout)
     hostvars = data["_meta"]["hostvars"]
-    return [(h, hostvars[h].get("ansible_host", h),
-             sorted(g for g, v in data.items() if isinstance(v, dict) and h in v.get("hosts", [])))
-            for h in sorted(hostvars)]
+    stages = {str(v.get("shoplab_stage")) for v in hostvars.values()}
+    if len(stages) != 1 or None in stages:
+        raise ValueError(f"{inventory}: every host needs the same shoplab_stage, found {stages}")
+    return stages.pop(), [
+        (h, hostvars[h].get("ansible_host", h),
+         sorted(g for g, v in data.items() if isinstance(v, dict) and h in v.get("hosts", [])))
+        for h in sorted(hostvars)]
 
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("inventory")
-    p.add_argument("--stage", help="default: the inventory's name (lab-stageN)")
     p.add_argument("--profile", default=os.environ.get("LAB_PROFILE", "reference"),
                    choices=PROFILES)
     p.add_argument("--credits", default=os.environ.get("LAB_CREDITS", "burst"), choices=CREDITS)
     p.add_argument("--json", action="store_true")
     args = p.parse_args(argv)
-    stage = args.stage or args.inventory.rstrip("/").rsplit("stage", 1)[-1]
-    hosts = inventory_hosts(args.inventory)
+    stage, hosts = read_inventory(args.inventory)
     sizes = {name: host_limits(stage, args.profile, groups, args.credits)
              for name, _, groups in hosts}
     if args.json:

@@ -33,15 +33,16 @@ import urllib.request
 from pathlib import Path
 
 from capacity.arms import ARMS
-from capacity.lab_sizes import PROFILES, cpu_sets
+from capacity.lab_sizes import PROFILES, cpu_sets, host_tier, read_inventory
 from loadtest import cgroups, machine
+from loadtest.openloop import GENERATOR_CPU_LIMIT as GENERATOR_LIMIT   # of its own CPU share
+from loadtest.openloop import sweep
 from loadtest.breaking import aggregate
 from loadtest.report import read_jsonl
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "loadtest" / "results" / "capacity"
 SLO = {"p95_ms": 500.0, "error_rate": 0.01}       # the reference's k6 thresholds
-GENERATOR_LIMIT = 0.80                           # of the generator's own CPU share
 SATURATED = 0.90                                 # of a host's CPU quota
 MEAN_THINK_S = 1.5                               # the mix's think time, uniform 0.5-2.5 s
 
@@ -60,16 +61,15 @@ CAUSES = ("pool", "cpu", "db_connections", "pgbouncer_queue", "redis", "memory",
 
 
 def within_slo(step: dict) -> bool:
-    return (step.get("requests", step.get("completed", 0)) > 0
+    return (step.get("requests", 0) > 0 and step.get("p95_ms") is not None
             and step["p95_ms"] < SLO["p95_ms"] and step["error_rate"] < SLO["error_rate"])
 
 
 # --- the cause at the break --------------------------------------------------------------
 
-def host_tiers(stage: str, profile: str, inventory: str) -> dict[str, str]:
+def host_tiers(inventory: str) -> dict[str, str]:
     """{container: tier} of the lab's hosts (stage 1's one host is its app host)."""
-    from capacity.lab_sizes import host_tier, inventory_hosts
-    return {ctr: host_tier(groups) for _, ctr, groups in inventory_hosts(inventory)}
+    return {ctr: host_tier(groups) for _, ctr, groups in read_inventory(inventory)[1]}
 
 
 def classify(step: dict, hosts: dict[str, dict], tiers: dict[str, str], pool: dict,
@@ -188,7 +188,7 @@ def run_round(config: str, profile: str, arm: str, credits: str, quick: bool,
     record["busy"] = machine.busy(record["machine"])
     record["sizes"] = json.loads((ROOT / f".state/lab/stage{stage}/sizes.json").read_text())
     containers = cgroups.lab_containers(f"shoplab.lab=stage{stage}")
-    tiers = host_tiers(stage, profile, inventory)
+    tiers = host_tiers(inventory)
     sampler = cgroups.CgroupSampler(rdir / "cgroup.jsonl", containers)
     sampler.start()
     try:
@@ -238,10 +238,9 @@ def closed_steps(run_dir: Path, rdir: Path, tiers: dict[str, str]) -> list[dict]
 
 
 def open_loop(target: str, rdir: Path, estimate_rps: float, quick: bool) -> list[dict]:
-    from loadtest import openloop
     base = max(5.0, estimate_rps)
     rates = [round(base * f, 1) for f in (RATE_FACTORS[:5] if quick else RATE_FACTORS)]
-    return openloop.sweep(target, rates, measure_s=8 if quick else 20,
+    return sweep(target, rates, measure_s=8 if quick else 20,
                           warmup_s=2 if quick else 5, out_path=rdir / "openloop.jsonl")
 
 

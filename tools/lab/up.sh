@@ -9,7 +9,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 STAGE=${STAGE:-1}
-INVENTORY=ansible/inventories/lab-stage$STAGE
+# LAB_INVENTORY: another inventory of the same stage (e.g. lab-stage2-one-app-host)
+INVENTORY=${LAB_INVENTORY:-ansible/inventories/lab-stage$STAGE}
 # a stage with its own playbook (ansible/stage4.yml) uses it; stages 1 and 2 use site.yml
 PLAYBOOK=ansible/stage$STAGE.yml; [ -f "$PLAYBOOK" ] || PLAYBOOK=ansible/site.yml
 IMAGE=${IMAGE:-localhost/shoplab-debian-systemd:bookworm}
@@ -35,6 +36,12 @@ python3 -m capacity.arms "$LAB_ARM" "$STAGE" > "$STATE/arm.json"
 # Fargate) that the playbook starts itself; they join HOSTS again after the deploy
 mapfile -t IMAGE_HOSTS < <(printf '%s\n' "${HOSTS[@]}" | awk '$3 ~ /(^|,)app_image(,|$)/')
 mapfile -t HOSTS < <(printf '%s\n' "${HOSTS[@]}" | awk '$3 !~ /(^|,)app_image(,|$)/')
+# a sized host of this stage that the inventory no longer has (lab-stage2 after
+# lab-stage2-one-app-host, or the reverse) would take its share of the CPUs: removed
+mapfile -t KEEP < <(printf '%s\n' "${HOSTS[@]}" "${IMAGE_HOSTS[@]}" | awk 'NF {print $2}')
+for ctr in $(podman ps -a --filter "label=$LABEL" --filter label=shoplab.size --format '{{.Names}}'); do
+  [[ " ${KEEP[*]} " == *" $ctr "* ]] || { echo "$ctr: not in $INVENTORY: removing it"; podman rm -f -t 2 "$ctr" >/dev/null; }
+done
 for line in "${HOSTS[@]}"; do
   read -r name ctr groups size flags <<<"$line"
   publish=()
