@@ -134,3 +134,19 @@ def test_performance_ceiling_figures_are_not_in_the_reference_column(run_dir, tm
         assert figure in reference_column
         assert "not measured by the reference" in reference_column
         assert "performance-ceiling.md" in reference_column
+
+
+def test_cost_per_request_uses_cost_figures_only(run_dir, tmp_path):
+    report.build(run_dir, bench_dir=tmp_path, plots=False)
+    summaries = compare.latest_summaries(run_dir.parent)
+    assert summaries[1]["listing_rps_no_think_200"]        # a lab throughput is available...
+    costs = {1: {"stage": "stage1", "monthly": 20.43, "per_request": 0.0000409,
+                 "reference_modelled": 22.04}}
+    text = compare.render(summaries, costs, None)
+    section = text.split("## Cost per request")[1]
+    # ...but no figure divides the AWS cost by it
+    assert "capacity" not in text and "$0.000000" not in section
+    assert "No figure here divides AWS prices by the lab's throughput" in section
+    header, _, row1 = [l for l in section.splitlines() if l.startswith("|")][:3]
+    assert header.count("|") == 4                           # stage, reference, cost model
+    assert row1 == "| 1 | $0.000024 | $0.000041 |"
