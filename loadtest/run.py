@@ -167,7 +167,7 @@ def main(argv=None) -> int:
     if not args.devstack:
         return measure(args)
     from loadtest import stacks
-    with stacks.shop(f"run-{args.stage}") as stack:
+    with stacks.shop(f"run-{args.stage}", loadtest_products=20) as stack:
         args.target, args.hosts, args.state = stack.shop_url, "local", str(stack.state)
         return measure(args)
 

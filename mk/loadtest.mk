@@ -23,7 +23,7 @@ lab-loadtest: ## load-test lab stage STAGE at 127.0.0.1:808STAGE (the end of `ma
 	  --podman-prefix $(LAB_CONTAINER_PREFIX) \
 	  $(if $(LAB_DEPLOY_SECONDS),--deploy-seconds $(LAB_DEPLOY_SECONDS)) $(LOADTEST_ARGS)
 
-bench: ## listing vs trivial route (cache off/on) and 100k vs 50 products, on a stack it starts
+bench: ## listing vs trivial route and 100k vs 50 products, caches off and on, on two stacks it starts
 	$(PY) -m loadtest.bench $(BENCH_ARGS)
 
 experiments: ## pgbouncer modes, indexes, probe interval, pool-size sweep (EXPERIMENTS=all|pgbouncer,...)

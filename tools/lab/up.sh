@@ -18,6 +18,8 @@ NET=shoplab-s$STAGE
 PORT=$((8080 + STAGE))
 LABEL=shoplab.lab=stage$STAGE
 SEED_PRODUCTS=${SEED_PRODUCTS:-50}
+# the load test's own catalogue: its shopper journey buys these, never the reference's products
+SEED_LOADTEST_PRODUCTS=${SEED_LOADTEST_PRODUCTS:-20}
 LAB_PROFILE=${LAB_PROFILE:-reference}
 LAB_CREDITS=${LAB_CREDITS:-burst}
 LAB_ARM=${LAB_ARM:-shoplab}
@@ -84,10 +86,12 @@ if [ -z "$app_ctr" ]; then
   exit 0
 fi
 if [[ " ${IMAGE_HOSTS[*]} " == *" $app_ctr "* ]]; then   # stage 3: the env is the container's
-  podman exec "$app_ctr" python -m sql.seed --products "$SEED_PRODUCTS"
+  podman exec "$app_ctr" python -m sql.seed --products "$SEED_PRODUCTS" \
+    --loadtest-products "$SEED_LOADTEST_PRODUCTS"
 else
 podman exec "$app_ctr" bash -c "set -a; . /etc/shoplab/shop.env; set +a;
-  /opt/shoplab/venv/bin/python -m sql.seed --products $SEED_PRODUCTS"
+  /opt/shoplab/venv/bin/python -m sql.seed --products $SEED_PRODUCTS \
+    --loadtest-products $SEED_LOADTEST_PRODUCTS"
 fi
 
 echo "=== smoke test through nginx at http://127.0.0.1:$PORT"
