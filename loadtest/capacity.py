@@ -17,8 +17,8 @@ round can claim. The hosts' CPU, throttling and memory come from their cgroups
 (loadtest/cgroups.py), the pool from the app's /metrics; ``classify`` names the cause at the
 break. Each round is written to ``loadtest/results/capacity/<config>-<profile>-<arm>/<UTC>/``
 as it finishes (round.json beside its raw files), so a matrix of rounds accumulates over
-sessions; arms alternate within each round number (A B, then B A) so neither always runs on
-a warmer machine. ``loadtest.capacity_report`` combines whatever rounds exist.
+sessions; arms alternate between rounds (A B, then B A) so neither always runs on a warmer
+machine, and the last round ends with Shoplab's own arm deployed. ``loadtest.capacity_report`` combines whatever rounds exist.
 """
 from __future__ import annotations
 
@@ -33,7 +33,8 @@ import urllib.request
 from pathlib import Path
 
 from capacity.arms import ARMS
-from capacity.lab_sizes import PROFILES, cpu_sets, host_tier, read_inventory
+from capacity.lab_sizes import (DEFAULT_CORES_PER_VCPU, PROFILES, cores_per_vcpu, cpu_sets,
+                                host_tier, read_inventory)
 from loadtest import cgroups, machine
 from loadtest.openloop import GENERATOR_CPU_LIMIT as GENERATOR_LIMIT   # of its own CPU share
 from loadtest.openloop import sweep
@@ -53,8 +54,9 @@ CONFIGS = {
     "2-one-app-host": ("2", "ansible/inventories/lab-stage2-one-app-host"),
     "3": ("3", "ansible/inventories/lab-stage3"),
 }
-USER_STEPS = [10, 25, 50, 75, 100, 150, 200, 250, 300, 400, 500, 600, 800, 1000, 1250, 1500,
-              2000, 2500, 3000, 4000]
+# ~20 % apart, so a capacity is known to a step of that size
+USER_STEPS = [10, 20, 30, 40, 50, 60, 75, 90, 110, 130, 150, 175, 200, 250, 300, 350, 400, 500,
+              600, 700, 800, 1000, 1250, 1500, 2000, 2500, 3000]
 RATE_FACTORS = [0.5, 0.7, 0.85, 1.0, 1.15, 1.3, 1.5, 1.75, 2.0, 2.5]
 CAUSES = ("pool", "cpu", "db_connections", "pgbouncer_queue", "redis", "memory",
           "load_balancer", "errors", "none", "unknown")
@@ -176,7 +178,9 @@ def run_round(config: str, profile: str, arm: str, credits: str, quick: bool,
               out: Path = RESULTS) -> Path:
     stage, inventory = CONFIGS[config]
     target = f"http://127.0.0.1:{8080 + int(stage)}"
-    name = f"{config}-{profile}-{arm}" + ("-exhausted" if credits == "exhausted" else "")
+    scale = cores_per_vcpu()
+    name = (f"{config}-{profile}-{arm}" + ("-exhausted" if credits == "exhausted" else "")
+            + (f"-x{scale:g}" if scale != DEFAULT_CORES_PER_VCPU else ""))
     rdir = out / name / (time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()) + ("-quick" if quick else ""))
     rdir.mkdir(parents=True)
     record = {"config": config, "stage": stage, "profile": profile, "arm": arm,
@@ -187,6 +191,7 @@ def run_round(config: str, profile: str, arm: str, credits: str, quick: bool,
     record["machine"] = machine.snapshot(5)
     record["busy"] = machine.busy(record["machine"])
     record["sizes"] = json.loads((ROOT / f".state/lab/stage{stage}/sizes.json").read_text())
+    record["lab_cores_per_vcpu"] = record["sizes"]["lab_cores_per_vcpu"]
     containers = cgroups.lab_containers(f"shoplab.lab=stage{stage}")
     tiers = host_tiers(inventory)
     sampler = cgroups.CgroupSampler(rdir / "cgroup.jsonl", containers)
@@ -214,7 +219,7 @@ def _cpus(text: str) -> set[int]:
 
 def closed_loop(target: str, stage: str, name: str, rdir: Path, quick: bool) -> Path:
     from loadtest import run
-    steps = USER_STEPS[:8] if quick else USER_STEPS
+    steps = USER_STEPS[:10] if quick else USER_STEPS
     run.main(["--target", target, "--stage", name, "--hosts", "podman",
               "--podman-prefix", f"shoplab-s{stage}-", "--phases", "search",
               "--search-steps", ",".join(map(str, steps)),
@@ -256,7 +261,6 @@ def analyse(rdir: Path, tiers: dict[str, str], run_dir: Path, open_steps: list[d
         cause, evidence = classify(broke, broke["hosts"], tiers, broke["pool"])
     else:
         cause, evidence = "none", "held the SLO at every step run"
-    sut = [c for c, t in tiers.items()]
     app_quota = sum((steps[0]["hosts"].get(c, {}).get("quota_cores") or 0)
                     for c, t in tiers.items() if t == "app") if steps else None
     gen = [s.get("generator_cpu_share") for s in steps + open_steps
@@ -270,7 +274,7 @@ def analyse(rdir: Path, tiers: dict[str, str], run_dir: Path, open_steps: list[d
                             if broke_open else "none"),
         "generator_cpu_share_max": max(gen) if gen else None,
         "valid": valid_c and valid_o, "cpu_limit_cores": round(app_quota, 4) if app_quota else None,
-        "hosts": sut, "closed_loop": [_brief(s) for s in steps],
+        "tiers": tiers, "closed_loop": [_brief(s) for s in steps],
         "open_loop": [_brief(s) for s in open_steps], "run_dir": run_dir.name,
     }
 
@@ -287,9 +291,11 @@ def _brief(s: dict) -> dict:
     return out
 
 
-def order(arms: list[str], round_no: int) -> list[str]:
-    """A B in even rounds, B A in odd ones."""
-    return arms if round_no % 2 == 0 else arms[::-1]
+def order(arms: list[str], round_no: int, rounds: int) -> list[str]:
+    """The arms of one round: alternating A B / B A between rounds, the last round ending with
+    ``shoplab``, so the lab is left running as Shoplab deploys it."""
+    last = sorted(arms, key=lambda a: a == "shoplab")
+    return last if (rounds - 1 - round_no) % 2 == 0 else last[::-1]
 
 
 def main(argv=None) -> int:
@@ -308,7 +314,7 @@ def main(argv=None) -> int:
     if unknown:
         p.error(f"unknown arm(s) {', '.join(sorted(unknown))}; known: {', '.join(ARMS)}")
     for n in range(args.rounds):
-        for arm in order(arms, n):
+        for arm in order(arms, n, args.rounds):
             print(f"=== round {n + 1}/{args.rounds}: config {args.config}, {args.profile}, "
                   f"arm {arm}", flush=True)
             run_round(args.config, args.profile, arm, args.credits, args.quick)

@@ -93,8 +93,12 @@ def test_a_round_claims_the_last_step_held_before_the_break():
     assert capacity.within_slo({"requests": 10, "p95_ms": None, "error_rate": 0}) is False
 
 
-def test_arms_alternate_between_rounds():
-    assert [capacity.order(["a", "b"], n) for n in range(3)] == [["a", "b"], ["b", "a"], ["a", "b"]]
+def test_arms_alternate_between_rounds_and_the_lab_is_left_as_shoplab_deploys_it():
+    arms = ["shoplab", "reference_shaped"]
+    got = [capacity.order(arms, n, 3) for n in range(3)]
+    assert got == [["reference_shaped", "shoplab"], ["shoplab", "reference_shaped"],
+                   ["reference_shaped", "shoplab"]]
+    assert capacity.order(arms, 1, 2) == ["reference_shaped", "shoplab"]
 
 
 def test_a_busy_machine_is_flagged():
@@ -112,7 +116,7 @@ def write_round(root, config, arm, users, rps, cause="cpu", quick=False, valid=T
         "config": config, "profile": "reference", "arm": arm, "credits": "burst", "quick": quick,
         "capacity_users_at_slo": users, "capacity_rps_at_slo": rps, "breaking_point_cause": cause,
         "breaking_point_evidence": "e", "generator_cpu_share_max": 0.3, "valid": valid,
-        "busy": [], "cpu_limit_cores": 0.125}))
+        "busy": [], "cpu_limit_cores": 0.125, "lab_cores_per_vcpu": 0.125}))
 
 
 def test_the_report_takes_medians_over_rounds_and_ignores_quick_ones(tmp_path):
@@ -126,7 +130,10 @@ def test_the_report_takes_medians_over_rounds_and_ignores_quick_ones(tmp_path):
             s["capacity_users_at_slo_max"], s["rounds"]) == (120, 100, 150, 3)
     assert s["capacity_rps_at_slo"] == 70 and s["valid"] is True
     assert s["monthly_cost_usd"] > 0
-    assert s["cost_per_1000_users_usd"] == pytest.approx(s["monthly_cost_usd"] / 0.12, rel=1e-3)
+    # 120 lab users at an eighth of a core per vCPU: 960 per full vCPU (the headline estimate)
+    assert s["capacity_users_at_slo_full_vcpu"] == 960
+    assert s["cost_per_1000_users_usd"] == pytest.approx(s["monthly_cost_usd"] / 0.96, rel=1e-3)
+    assert s["cost_per_1000_users_usd_lab_scale"] == pytest.approx(s["monthly_cost_usd"] / 0.12, rel=1e-3)
     assert data["stages"]["1"]["reference_shaped"]["breaking_point_cause"] == "pool"
     assert capacity_report.ratios(data["stages"]) == {"1: shoplab / reference_shaped": 6.0}
     assert "| 1 | shoplab | 120 (100-150)" in capacity_report.markdown(data)
