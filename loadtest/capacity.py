@@ -313,6 +313,8 @@ def main(argv=None) -> int:
     unknown = set(arms) - set(ARMS)
     if unknown:
         p.error(f"unknown arm(s) {', '.join(sorted(unknown))}; known: {', '.join(ARMS)}")
+    if CONFIGS[args.config][0] == "3":    # its app hosts run the shop's image (cached build)
+        subprocess.run(["tools/build-app-image.sh"], cwd=ROOT, check=True, timeout=1800)
     for n in range(args.rounds):
         for arm in order(arms, n, args.rounds):
             print(f"=== round {n + 1}/{args.rounds}: config {args.config}, {args.profile}, "
