@@ -43,7 +43,9 @@ def up(host, query):
     while True:
         result = query("up")
         jobs = {r["metric"]["job"] for r in result}
-        if (jobs == JOBS and all(r["value"][1] == "1" for r in result)) or time.monotonic() > deadline:
+        ready = jobs == JOBS and all(r["value"][1] == "1" for r in result)
+        # and the exporter scraped since that client came
+        if (ready and query('pgbouncer_waiting_clients{database="shop"}')) or time.monotonic() > deadline:
             return result
         time.sleep(2)
 
