@@ -18,6 +18,8 @@ psycopg_pool that may grow to DB_POOL_MAX_SIZE connections.
 """
 from __future__ import annotations
 
+from capacity.instances import GIB, RDS_MEMORY_GIB
+
 # RDS for PostgreSQL's default parameter: max_connections = LEAST({DBInstanceClassMemory/9531392}, 5000)
 RDS_BYTES_PER_CONNECTION = 9531392
 RDS_MAX_CONNECTIONS_CAP = 5000
@@ -30,6 +32,22 @@ def rds_max_connections(instance_class_memory_bytes: int) -> int:
     agents, so it is below the nominal size (db.t3.micro: 1 GiB nominal, ~87 connections seen).
     """
     return min(int(instance_class_memory_bytes) // RDS_BYTES_PER_CONNECTION, RDS_MAX_CONNECTIONS_CAP)
+
+
+# DBInstanceClassMemory is the nominal memory minus what RDS keeps for the OS and its agents,
+# which AWS does not publish. This reserve is calibrated on the one figure the reference saw
+# (db.t3.micro: ~87 connections): 1 GiB - 87 x 9531392 B.
+RDS_OS_RESERVE_BYTES = GIB - 87 * RDS_BYTES_PER_CONNECTION
+
+
+def rds_class_max_connections(instance_class: str) -> int:
+    """RDS PostgreSQL's default max_connections for a class, from its nominal memory."""
+    try:
+        gib = RDS_MEMORY_GIB[instance_class]
+    except KeyError:
+        raise ValueError(f"unknown RDS class {instance_class!r}; known: "
+                         f"{', '.join(sorted(RDS_MEMORY_GIB))}") from None
+    return rds_max_connections(gib * GIB - RDS_OS_RESERVE_BYTES)
 
 
 def pool_budget(app_hosts: int, workers: int, pool_max_size: int, max_connections: int,

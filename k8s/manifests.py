@@ -12,23 +12,26 @@ from __future__ import annotations
 
 import copy
 
+from capacity.shapes import shape
 from k8s import mesh
 from k8s.app_env import (REAPER_COMMAND, REAPER_DEADLINE_SECONDS, REAPER_INTERVAL_MINUTES,
                          SECRET_SETTINGS, app_config)
 from k8s.naming import labels as _labels, meta as _meta, selector as _selector
 
 def default_values() -> dict:
-    """Every knob of the stage-4 workload, with the lab's defaults (a values file overrides)."""
+    """Every knob of the stage-4 workload, with the lab's defaults (a values file overrides).
+    Pods, gunicorn shape and pool size are stage 4's row of capacity/shapes.py."""
+    stage4 = shape("4")
     return {
         "name": "shop",
         "namespace": "shop",
         # built and imported into k3s's containerd by the stage-3 image build (air-gapped)
         "image": "localhost/shoplab/shop:0.1.0",
         "image_pull_policy": "IfNotPresent",
-        "replicas": 2,
-        "max_replicas": 4,               # HPA ceiling; the mesh and DB budgets are sized for it
+        "replicas": stage4.app_copies,
+        "max_replicas": stage4.app_max_copies,   # HPA ceiling; the mesh and DB budgets use it
         "target_cpu_utilization": 70,
-        "gunicorn": {"workers": 2, "threads": 4},
+        "gunicorn": {"workers": stage4.workers, "threads": stage4.threads},
         "port": 8000,                    # gunicorn inside the pod
         "service_port": 80,
         "node_port": 30080,              # the reference's NodePort, kept for direct access
@@ -42,7 +45,7 @@ def default_values() -> dict:
         # appends the client's address to X-Forwarded-For: the Istio ingress gateway, i.e. the
         # istio role's istio_ingress_num_trusted_proxies (0) + 1 (roles/README.md, "Client
         # address"). The shop Service's own NodePort, for admins only, bypasses it.
-        "settings": {"TRUSTED_PROXY_HOPS": 1},
+        "settings": {"TRUSTED_PROXY_HOPS": 1, "DB_POOL_MAX_SIZE": stage4.pool_max_size},
         "secret_name": "shop-secrets",
         "gateway_hosts": ["*"],
         "ingress_selector": {"istio": "ingressgateway"},

@@ -19,16 +19,25 @@ def check_envelope(resp, ok=(200,), expected=frozenset()) -> dict | None:
         else:
             resp.failure(f"HTTP {resp.status_code}")
         return None
-    try:
-        body = resp.json()
-    except ValueError:
-        resp.failure("invalid JSON")
-        return None
-    if not isinstance(body, dict) or body.get("success") is not True:
-        resp.failure("success is not true")
+    body, why = judge_body(resp.json)
+    if why:
+        resp.failure(why)
         return None
     resp.success()
     return body
+
+
+def judge_body(parse) -> tuple[dict | None, str | None]:
+    """The reference's check of a body: ``(body, None)`` when ``parse()`` (which raises
+    ValueError on what is not JSON) gives an object with ``success: true``, else
+    ``(None, why)``. Shared by the locust users and the open-loop generator."""
+    try:
+        body = parse()
+    except ValueError:
+        return None, "invalid JSON"
+    if not isinstance(body, dict) or body.get("success") is not True:
+        return None, "success is not true"
+    return body, None
 
 
 def _error_code(resp) -> str | None:

@@ -12,34 +12,14 @@ from __future__ import annotations
 import argparse
 import sys
 
-from capacity.pool_budget import RDS_BYTES_PER_CONNECTION, pool_budget, rds_max_connections
-
-GIB = 1024 ** 3
-
-# Nominal memory (GiB) of the RDS classes a small shop would pick.
-RDS_CLASS_GIB = {
-    "db.t3.micro": 1, "db.t3.small": 2, "db.t3.medium": 4, "db.t3.large": 8,
-    "db.t3.xlarge": 16, "db.t3.2xlarge": 32,
-    "db.t4g.micro": 1, "db.t4g.small": 2, "db.t4g.medium": 4, "db.t4g.large": 8,
-    "db.t4g.xlarge": 16, "db.t4g.2xlarge": 32,
-    "db.m5.large": 8, "db.m5.xlarge": 16, "db.m5.2xlarge": 32, "db.m5.4xlarge": 64,
-    "db.m6g.large": 8, "db.m6g.xlarge": 16, "db.m6g.2xlarge": 32, "db.m6g.4xlarge": 64,
-    "db.r5.large": 16, "db.r5.xlarge": 32, "db.r5.2xlarge": 64,
-    "db.r6g.large": 16, "db.r6g.xlarge": 32, "db.r6g.2xlarge": 64,
-}
-# DBInstanceClassMemory is the nominal memory minus what RDS keeps for the OS and its agents,
-# which AWS does not publish. This reserve is calibrated on the one figure the reference saw
-# (db.t3.micro: ~87 connections): 1 GiB - 87 x 9531392 B.
-RDS_OS_RESERVE_BYTES = GIB - 87 * RDS_BYTES_PER_CONNECTION
-
+from capacity import pool_budget as pool_budget_module
+from capacity.pool_budget import pool_budget
 
 def rds_class_max_connections(instance_class: str) -> int:
     try:
-        gib = RDS_CLASS_GIB[instance_class]
-    except KeyError:
-        raise SystemExit(f"unknown RDS class {instance_class!r}; known: "
-                         f"{', '.join(sorted(RDS_CLASS_GIB))} (or pass --max-connections)")
-    return rds_max_connections(gib * GIB - RDS_OS_RESERVE_BYTES)
+        return pool_budget_module.rds_class_max_connections(instance_class)
+    except ValueError as exc:
+        raise SystemExit(f"{exc} (or pass --max-connections)") from None
 
 
 def largest_pool(hosts: int, workers: int, max_connections: int, reserve: int,

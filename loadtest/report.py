@@ -67,6 +67,17 @@ def latest_bench(results: Path = RESULTS) -> tuple[dict, str] | tuple[None, None
     return json.loads(runs[-1].read_text()), runs[-1].parent.name
 
 
+def large_catalogue(bench: dict) -> dict:
+    """The 100k-vs-50-product ratio with the caches off (the headline) and on. A bench from
+    before ``large_catalogue_caches`` existed measured it with the listing cache on only: that
+    figure is kept as the cached one and the caches-off one is None (to be re-measured)."""
+    if bench.get("large_catalogue_caches") == "off":
+        return {"large_catalogue_ratio": bench.get("large_catalogue_ratio"),
+                "large_catalogue_ratio_cached": bench.get("large_catalogue_ratio_cached")}
+    return {"large_catalogue_ratio": None,
+            "large_catalogue_ratio_cached": bench.get("large_catalogue_ratio")}
+
+
 def summarize(meta: dict, steps: list[dict], bench: dict | None = None,
               bench_source: str | None = None) -> dict:
     limits = Limits(**meta.get("limits", {})) if meta.get("limits") else Limits()
@@ -101,7 +112,7 @@ def summarize(meta: dict, steps: list[dict], bench: dict | None = None,
         "bench_ratio_deployed": (listing_rps / trivial_rps) if listing_rps and trivial_rps else None,
         "bench_ratio_uncached": bench.get("bench_ratio_uncached"),
         "bench_ratio_cached": bench.get("bench_ratio_cached"),
-        "large_catalogue_ratio": bench.get("large_catalogue_ratio"),
+        **large_catalogue(bench),
         "bench_source": bench_source,
         "generator_cpu_max": max(gen) if gen else None,
         "deploy_seconds": meta.get("deploy_seconds"),
@@ -229,6 +240,16 @@ def host_table(steps: list[dict]) -> list[str]:
     return out
 
 
+RE_MEASURE = "to be re-measured with caches off (make bench)"
+
+
+def _ceiling(key: str) -> str:
+    """performance-ceiling.md's figure for a bench ratio: another study of a naive listing,
+    not the reference system, so it says so in the reference column."""
+    return (f"- (not measured by the reference; {reference.CEILING_SOURCE}: "
+            f"{reference.CEILING[key]})")
+
+
 def markdown(meta: dict, summary: dict, steps: list[dict], plots: list[str]) -> str:
     ref = reference.STAGES.get(int(summary["stage"])) if str(summary["stage"]).isdigit() else None
     r200 = reference.STAGE1_AT_200
@@ -275,11 +296,17 @@ def markdown(meta: dict, summary: dict, steps: list[dict], plots: list[str]) -> 
         ("listing / trivial route, as deployed", _f(summary["bench_ratio_deployed"], "{:.2f}"),
          "-", "", ""),
         ("bench ratio, listing caches off", _f(summary["bench_ratio_uncached"], "{:.2f}"),
-         "0.29-0.35 (naive)", f">= {t['bench_ratio_uncached']}", "bench_ratio_uncached"),
+         _ceiling("bench_ratio_uncached"), f">= {t['bench_ratio_uncached']}",
+         "bench_ratio_uncached"),
         ("bench ratio, listing caches on", _f(summary["bench_ratio_cached"], "{:.2f}"),
-         "0.87-0.92 (1 s response cache)", f">= {t['bench_ratio_cached']}", "bench_ratio_cached"),
-        ("100k / 50-product listing", _f(summary["large_catalogue_ratio"], "{:.2f}"),
-         "~0.15 (naive COUNT)", f">= {t['large_catalogue_ratio']}", "large_catalogue_ratio"),
+         _ceiling("bench_ratio_cached"), f">= {t['bench_ratio_cached']}", "bench_ratio_cached"),
+        ("100k / 50-product listing, caches off",
+         _f(summary["large_catalogue_ratio"], "{:.2f}",
+            none=RE_MEASURE if summary.get("bench_source") else "-"),
+         _ceiling("large_catalogue_ratio"), f">= {t['large_catalogue_ratio']}",
+         "large_catalogue_ratio"),
+        ("100k / 50-product listing, caches on (cache hits)",
+         _f(summary.get("large_catalogue_ratio_cached"), "{:.2f}"), "-", "", ""),
         ("load generator CPU, max (% of a core)", _f(summary["generator_cpu_max"]), "-", "", ""),
     ]
     lines += [f"| {a} | {b} | {c} | {d} | {yes[met.get(k)] if k else ''} |"

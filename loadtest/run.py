@@ -75,6 +75,10 @@ def parse_args(argv=None):
                    help=">1 runs locust with --processes N (more generator CPU)")
     p.add_argument("--deploy-seconds", type=float, default=None,
                    help="how long `make lab` took to deploy this stage (for the report)")
+    p.add_argument("--generator-cpus", default=None,
+                   help="CPU list the generator (this process, locust, wrk, the samplers) runs "
+                        "on, apart from the hosts under test; default with --hosts podman: the "
+                        "lab's generator set (capacity/lab_sizes.py), else unpinned")
     p.add_argument("--quick", action="store_true",
                    help="short steps to check the pipeline (numbers are not a result)")
     p.add_argument("--out", default=str(RESULTS))
@@ -108,6 +112,7 @@ def run_locust(args, run_dir: Path, sampler: Sampler, plan: StepPlan, user_class
     argv = [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless",
             "--host", args.target, "--csv", str(run_dir / plan.phase), "--only-summary",
             "--loglevel", "WARNING", "--logfile", str(run_dir / f"{plan.phase}-locust.log"),
+            "--html", str(run_dir / f"{plan.phase}-locust.html"),
             *(["--processes", str(args.locust_processes)] if args.locust_processes > 1 else []),
             user_class]
     env = {**os.environ, **plan.to_env(), "PYTHONPATH": str(ROOT)}
@@ -162,23 +167,49 @@ def main(argv=None) -> int:
     if not args.devstack:
         return measure(args)
     from loadtest import stacks
-    with stacks.shop(f"run-{args.stage}") as stack:
+    with stacks.shop(f"run-{args.stage}", loadtest_products=20) as stack:
         args.target, args.hosts, args.state = stack.shop_url, "local", str(stack.state)
         return measure(args)
 
 
+def cpu_list(text: str) -> set[int]:
+    """"0-1,3" -> {0, 1, 3}"""
+    cpus: set[int] = set()
+    for part in filter(None, text.split(",")):
+        a, _, b = part.partition("-")
+        cpus.update(range(int(a), int(b or a) + 1))
+    return cpus
+
+
+def pin_generator(args) -> str | None:
+    """Run the generator (this process and every child it starts) on its own CPUs."""
+    cpus = args.generator_cpus
+    if cpus is None and args.hosts == "podman":
+        from capacity.lab_sizes import cpu_sets
+        cpus = cpu_sets()[1]
+    if cpus:
+        os.sched_setaffinity(0, cpu_list(cpus))
+    return cpus
+
+
 def measure(args) -> int:
     args.target = args.target.rstrip("/")
+    generator_cpus = pin_generator(args)
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
     run_dir = Path(args.out) / (f"{args.stage}-{stamp}" + ("-quick" if args.quick else ""))
     run_dir.mkdir(parents=True)
     wait_ready(args.target)
     meta = {"stage": args.stage, "target": args.target, "started": time.time(),
+            "generator_cpus": generator_cpus,
             "quick": args.quick, "args": {k: v for k, v in vars(args).items()},
             "machine": {"cpus": psutil.cpu_count(), "load_before": os.getloadavg(),
                         "platform": platform.platform()},
             "commit": subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
-                                     capture_output=True, text=True).stdout.strip()}
+                                     capture_output=True, text=True).stdout.strip(),
+            # uncommitted changes outside the results: the commit alone does not say what ran
+            "dirty": bool(subprocess.run(["git", "status", "--porcelain", "--", ".",
+                                          ":!loadtest/results"], cwd=ROOT, capture_output=True,
+                                         text=True).stdout.strip())}
     print(f"results in {run_dir} (load average before: "
           f"{' '.join(f'{x:.2f}' for x in os.getloadavg())})", flush=True)
     app_urls = lab_app_urls(args.podman_prefix, args.app_port) if args.hosts == "podman" else []

@@ -89,8 +89,10 @@ def cache_off_env() -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def shop(name: str, products: int = 50, workers: int = 2, threads: int = 4, **app_env):
-    """A running shop for one bench/experiment; yields the ShopStack, always tears it down."""
+def shop(name: str, products: int = 50, workers: int = 2, threads: int = 4,
+         loadtest_products: int = 0, **app_env):
+    """A running shop for one bench/experiment; yields the ShopStack, always tears it down.
+    ``loadtest_products``: the load test's own catalogue (the shopper journey buys only it)."""
     state = Path(tempfile.mkdtemp(prefix=f"shoplab-{name}-"))
     env = {**LOAD_TEST_ENV, **{k: str(v) for k, v in app_env.items()}}
     stack = ShopStack(state, devstack.free_ports(), workers=workers, threads=threads,
@@ -99,7 +101,7 @@ def shop(name: str, products: int = 50, workers: int = 2, threads: int = 4, **ap
     print(f"[{name}] starting a shop ({products} products, {workers} workers x {threads} "
           f"threads) in {state}", flush=True)
     try:
-        stack.up(products)
+        stack.up(products, loadtest_products)
         print(f"[{name}] up in {time.monotonic() - t0:.0f}s at {stack.shop_url}", flush=True)
         yield stack
     finally:

@@ -6,7 +6,9 @@
   a response counts as failed unless it is a 200 with valid JSON and ``success: true``.
 - ``ShopperUser``: register once, then per journey log in, browse, search, add to the cart,
   change a quantity, check out, pay through the fake Stripe and read the order history - so
-  the writes, and the pool under writes, are measured too.
+  the writes, and the pool under writes, are measured too. It reads the storefront's first
+  page like any shopper but buys only from the load test's own catalogue
+  (loadtest/journey_catalogue.py), so the reference's products keep their stock.
 
 Every user has its own client address (loadtest/clients.py), sent as ``X-Forwarded-For`` on
 each of its requests.
@@ -21,9 +23,9 @@ from locust import FastHttpUser, SequentialTaskSet, between, constant, task
 from loadtest import reference
 from loadtest.clients import CLIENT_HEADER, client_address
 from loadtest.envelope import OUT_OF_STOCK, check_envelope
+from loadtest.journey_catalogue import LISTING_PATH, NO_CATALOGUE, buyable
 
-# product ids the reference's detail requests draw from (its seed had 50 products)
-DETAIL_IDS = range(1, 51)
+DETAIL_IDS = reference.STAGE3_DETAIL_IDS
 PASSWORD = "loadtest-password-1"
 
 
@@ -97,13 +99,18 @@ class Journey(SequentialTaskSet):
 
     @task
     def browse(self):
-        data = self._call("GET", "/api/products?per_page=20", "list")
-        products = (data or {}).get("products") or []
-        self.user.seen = [p["id"] for p in products if p.get("stock", 0) > 2] or self.user.seen
-        categories = self._call("GET", "/api/categories", "categories") or []
-        if categories:
-            cat = random.choice(categories)["name"]
-            self._call("GET", f"/api/products?category={cat}", "list by category")
+        # the storefront's first page and the categories: read, as a shopper arrives
+        self._call("GET", "/api/products?per_page=20", "list")
+        self._call("GET", "/api/categories", "categories")
+        # what this journey may buy: the load-test category, never the reference's products
+        headers = {"Authorization": f"Bearer {self.user.token}"} if self.user.token else {}
+        with self.client.get(LISTING_PATH, name="list by category", headers=headers,
+                             catch_response=True) as r:
+            body = check_envelope(r)
+            if body is not None:
+                self.user.seen = buyable((body.get("data") or {}).get("products") or [])
+                if not self.user.seen:
+                    r.failure(NO_CATALOGUE)
 
     @task
     def look_closer(self):
@@ -155,7 +162,7 @@ class ShopperUser(ShopClient):
     def on_start(self):
         self.email = f"load-{uuid.uuid4().hex[:16]}@example.test"
         self.token, self.registered, self.cart_filled = None, False, False
-        self.seen: list[int] = list(DETAIL_IDS)
+        self.seen: list[int] = []   # filled by browse() from the load-test catalogue
         self.register()
 
     def register(self):

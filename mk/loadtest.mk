@@ -13,29 +13,49 @@ LAB_DEPLOY_SECONDS ?= $(shell cat .state/lab/stage$(STAGE)/deploy-seconds 2>/dev
 EXPERIMENTS ?= all
 POOL_ARGS ?= --rds-class db.t3.micro --hosts 2 --workers 2 --threads 4
 
-.PHONY: loadtest lab-loadtest bench experiments report pool-advisor test-loadtest
+# the capacity lab (loadtest/capacity.py): CONFIG 1 | 2 | 2-one-app-host | 3
+CONFIG ?= $(STAGE)
+PROFILE ?= reference
+ROUNDS ?= 3
+ARMS ?= shoplab,reference_shaped
+CREDITS ?= burst
+CAPACITY_ARGS ?=
+
+.PHONY: loadtest lab-loadtest lab-report capacity capacity-all bench experiments report pool-advisor test-loadtest
 loadtest: ## load-test a deployed stage: make loadtest TARGET=http://host [STAGE=2] [LOADTEST_ARGS=--quick]
 	$(PY) -m loadtest.run --target $(TARGET) --stage $(LOADTEST_STAGE) --hosts $(LOADTEST_HOSTS) $(LOADTEST_ARGS)
 
-lab-loadtest: ## load-test lab stage STAGE at 127.0.0.1:808STAGE (the end of `make lab`)
-	@test -n "$(filter 1 2 3 4,$(STAGE))" || { echo "lab-loadtest needs STAGE=1..4"; exit 2; }
+lab-loadtest: ## the end of `make lab`: one capacity round of each arm on lab stage STAGE (1-3)
+	@test -n "$(filter 1 2 3,$(STAGE))" || { echo "lab-loadtest needs STAGE=1..3"; exit 2; }
+	$(MAKE) --no-print-directory capacity CONFIG=$(STAGE) ROUNDS=1
+
+lab-report: ## the full stage report of a running lab (ramp, no-think, journey, search: loadtest/run.py)
 	$(PY) -m loadtest.run --target http://127.0.0.1:808$(STAGE) --stage $(STAGE) --hosts podman \
 	  --podman-prefix $(LAB_CONTAINER_PREFIX) \
 	  $(if $(LAB_DEPLOY_SECONDS),--deploy-seconds $(LAB_DEPLOY_SECONDS)) $(LOADTEST_ARGS)
 
-bench: ## listing vs trivial route (cache off/on) and 100k vs 50 products, on a stack it starts
+capacity: ## capacity rounds of one lab config, arms interleaved: make capacity CONFIG=2 [PROFILE=stack ROUNDS=3 ARMS=shoplab]
+	$(PY) -m loadtest.capacity run --config $(CONFIG) --profile $(PROFILE) --rounds $(ROUNDS) \
+	  --arms $(ARMS) --credits $(CREDITS) $(CAPACITY_ARGS)
+	$(PY) -m loadtest.capacity_report
+
+capacity-all: ## the whole matrix (hours; resumable: each round is kept as it finishes)
+	for c in 1 2 2-one-app-host 3; do $(MAKE) --no-print-directory capacity CONFIG=$$c || exit 1; done
+
+bench: ## listing vs trivial route and 100k vs 50 products, caches off and on, on two stacks it starts
 	$(PY) -m loadtest.bench $(BENCH_ARGS)
 
 experiments: ## pgbouncer modes, indexes, probe interval, pool-size sweep (EXPERIMENTS=all|pgbouncer,...)
 	$(PY) -m loadtest.experiments $(EXPERIMENTS) $(EXPERIMENTS_ARGS)
 
-report: ## regenerate loadtest/results/README.md: the reference's four tables beside Shoplab's
+report: ## regenerate loadtest/results/README.md and capacity.json from the committed raw files
 	$(PY) -m loadtest.compare
+	$(PY) -m loadtest.capacity_report
 
 pool-advisor: ## safe DB_POOL_MAX_SIZE and pgbouncer settings (POOL_ARGS="--max-connections 100 --hosts 1 --workers 2")
 	$(PY) -m loadtest.pool_advisor $(POOL_ARGS)
 
 test-loadtest: ## unit tests of the load-test logic (no load is generated)
-	pytest -q -p no:cacheprovider tests/loadtest
+	pytest -q -p no:cacheprovider tests/loadtest tests/capacity
 
 TEST_TARGETS += test-loadtest

@@ -15,5 +15,5 @@ from shoplab_infra import knobs, stages  # noqa: E402
 
 config = pulumi.Config()
 stage = config.get("stage") or pulumi.get_stack()
-for name, value in stages.build(stage, knobs.from_pulumi_config(config), config).items():
+for name, value in stages.build(stage, knobs.from_pulumi_config(config, stage), config).items():
     pulumi.export(name, value)

@@ -1,6 +1,14 @@
 """The reference's 50 products (scripts/seed-50-products.sql in the seed system): three
 categories, prices 19.99-2599.99, total stock 5317. Images are the storefront's own
-per-category pictures (there is no internet in the lab)."""
+per-category pictures (there is no internet in the lab).
+
+And the load test's own catalogue: the products the shopper journey (loadtest/users.py) buys,
+so a load test never sells the reference's products. They are in their own category and older
+than every other product, so neither the first page of ``/api/products`` (the storefront's,
+and the reference's frontend's ``per_page=50`` grid) nor the ids 1..50 the reference's clients
+ask for ever show one; their names and descriptions match none of the reference's search
+terms (electronics, clothing, home)."""
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
 # (name, description, price, stock)
@@ -71,3 +79,22 @@ def reference_products() -> list[tuple[str, str, Decimal, str, int, str]]:
     """(name, description, price, category, stock, image_url) of the 50 reference products."""
     return [(name, desc, Decimal(price), cat, stock, image_url(cat))
             for cat, items in CATEGORIES.items() for name, desc, price, stock in items]
+
+
+LOADTEST_CATEGORY = "Load test"
+# units of each load-test product: a full load test buys a few thousand units in all, so the
+# load-test catalogue does not sell out for hundreds of runs (it is never restocked)
+LOADTEST_STOCK = 100_000
+LOADTEST_PRICE = Decimal("9.99")
+# older than the reference products (seeded now) and the generated ones (a day or more ago)
+LOADTEST_EPOCH = datetime(2000, 1, 1, tzinfo=timezone.utc)
+
+
+def loadtest_products(start: int, count: int):
+    """(name, description, price, category, stock, image_url, created_at) of load-test
+    products start+1 .. start+count, the same whichever run creates them."""
+    for n in range(start + 1, start + count + 1):
+        name = f"Load-test item {n}"
+        yield (name, "Bought by the load test's shopper journey, not by the reference's clients",
+               LOADTEST_PRICE, LOADTEST_CATEGORY, LOADTEST_STOCK, "/img/home.svg",
+               LOADTEST_EPOCH - timedelta(seconds=n))

@@ -3,12 +3,22 @@
     python -m sql.seed --products 50                      # the reference catalogue
     python -m sql.seed --products 100000 --users 50000    # load-test data, in seconds (COPY)
     python -m sql.seed --reset --products 50               # empty the shop's tables first
+    python -m sql.seed --products 50 --loadtest-products 20   # + the load test's own products
 
 Idempotent: it only adds what is missing (products up to --products, users
-``loadtest-<n>@shoplab.test`` up to --users), so running it twice changes nothing. The first 50
-products are always the reference ones; the rest are generated, deterministically, and older,
-so the reference products stay on the first page. Load-test users all share the password
-``LOADTEST_PASSWORD`` (a lab-only account set, documented in app/README.md).
+``loadtest-<n>@shoplab.test`` up to --users, load-test products up to --loadtest-products),
+so running it twice changes nothing. The first 50 products are always the reference ones;
+the rest are generated, deterministically, and older, so the reference products stay on the
+first page. Load-test users all share the password ``LOADTEST_PASSWORD`` (a lab-only account
+set, documented in app/README.md).
+
+``--loadtest-products`` adds the catalogue the load test's shopper journey buys from
+(category ``LOADTEST_CATEGORY``, ``LOADTEST_STOCK`` units each, older than every other
+product: see sql/catalogue.py), after the reference catalogue, so ids 1..50 stay the
+reference's. A load test then leaves every reference product at the stock real orders left
+it: nothing here restocks anything, so no completed order is ever undone. The load-test
+products are not restocked either; their stock lasts hundreds of full load tests. They are
+not counted in --products.
 """
 from __future__ import annotations
 
@@ -23,7 +33,8 @@ import psycopg
 
 from app.settings import Settings
 from sql import NO_STATEMENT_TIMEOUT
-from sql.catalogue import CATEGORIES, image_url, reference_products
+from sql.catalogue import (CATEGORIES, LOADTEST_CATEGORY, image_url, loadtest_products,
+                           reference_products)
 
 LOADTEST_PASSWORD = "loadtest-password"
 ADJECTIVES = ["Classic", "Premium", "Compact", "Deluxe", "Eco", "Smart", "Vintage", "Pro",
@@ -51,8 +62,14 @@ def generated_products(start: int, count: int):
                image_url(cat), base - timedelta(seconds=n))
 
 
+def _shop_products(conn: psycopg.Connection) -> int:
+    """Products other than the load test's own."""
+    return conn.execute("SELECT count(*) FROM products WHERE category <> %s",
+                        (LOADTEST_CATEGORY,)).fetchone()[0]
+
+
 def seed_products(conn: psycopg.Connection, total: int) -> int:
-    have = conn.execute("SELECT count(*) FROM products").fetchone()[0]
+    have = _shop_products(conn)
     if have >= total:
         return 0
     added = 0
@@ -72,6 +89,27 @@ def seed_products(conn: psycopg.Connection, total: int) -> int:
                     copy.write_row(row)
             added += total - have
     return added
+
+
+def seed_loadtest_products(conn: psycopg.Connection, total: int) -> int:
+    """The load test's own catalogue, up to ``total`` products; refused before the reference
+    catalogue exists (its products would take the reference's ids 1..50)."""
+    if total <= 0:
+        return 0
+    if _shop_products(conn) < len(reference_products()):
+        raise SystemExit("seed the reference catalogue first (--products 50): the load-test "
+                         "products must not take the reference's ids 1..50")
+    with conn.transaction():
+        conn.execute(NO_STATEMENT_TIMEOUT)
+        have = conn.execute("SELECT count(*) FROM products WHERE category = %s",
+                            (LOADTEST_CATEGORY,)).fetchone()[0]
+        if have >= total:
+            return 0
+        with conn.cursor().copy("COPY products (name, description, price, category, stock,"
+                                " image_url, created_at) FROM STDIN") as copy:
+            for row in loadtest_products(have, total - have):
+                copy.write_row(row)
+    return total - have
 
 
 def seed_users(conn: psycopg.Connection, total: int) -> int:
@@ -106,6 +144,8 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description="seed the shop's database")
     p.add_argument("--products", type=int, default=50, help="products wanted in total")
     p.add_argument("--users", type=int, default=0, help="load-test users wanted in total")
+    p.add_argument("--loadtest-products", type=int, default=0,
+                   help="products of the load test's own catalogue wanted in total")
     p.add_argument("--reset", action="store_true", help="empty users, products and orders first")
     p.add_argument("--database-url", help="default: DATABASE_URL (app settings)")
     args = p.parse_args(argv)
@@ -115,6 +155,7 @@ def main(argv=None) -> int:
         if args.reset:
             reset(conn)
         products = seed_products(conn, args.products)
+        products += seed_loadtest_products(conn, args.loadtest_products)
         users = seed_users(conn, args.users)
         if products or users:
             with conn.transaction():

@@ -30,6 +30,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # run as a script: the app's settings module is imported below
     sys.path.insert(0, str(ROOT))
+from capacity.shapes import shape  # noqa: E402
+
+STAGE1 = shape("1")
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 SERVICES = ("postgres", "pgbouncer", "redis", "fakestripe", "app", "nginx")
 
@@ -123,9 +126,9 @@ def render_nginx_site(variables: dict) -> str:
 class Stack:
     state: Path
     ports: dict[str, int]
-    # pool and worker shape of the gunicorn the stack runs (tests keep it small)
-    workers: int = 2
-    threads: int = 4
+    # gunicorn's process shape: stage 1's (capacity/shapes.py), the one-host stage
+    workers: int = STAGE1.workers
+    threads: int = STAGE1.threads
     fast: bool = True  # fsync off: the data is disposable
     app_env: dict[str, str] = field(default_factory=dict)
     # overrides of the nginx role's variables (roles/nginx/defaults/main.yml) for this nginx
@@ -359,10 +362,11 @@ ignore_startup_parameters = extra_float_digits,options
                  "STRIPE_WEBHOOK_SECRET": self.secrets["webhook_secret"]}, cwd=ROOT)
         wait_for_port(self.ports["fakestripe"], proc=proc)
 
-    def migrate_and_seed(self, products: int = 50) -> None:
+    def migrate_and_seed(self, products: int = 50, loadtest_products: int = 0) -> None:
         env = {**os.environ, "PYTHONPATH": str(ROOT), **self.env("postgres")}
         subprocess.run([sys.executable, "-m", "sql.migrate"], env=env, check=True, cwd=ROOT)
-        subprocess.run([sys.executable, "-m", "sql.seed", "--products", str(products)],
+        subprocess.run([sys.executable, "-m", "sql.seed", "--products", str(products),
+                        "--loadtest-products", str(loadtest_products)],
                        env=env, check=True, cwd=ROOT)
         import psycopg
         from psycopg import sql
@@ -439,14 +443,14 @@ http {{
         wait_for_port(self.ports["nginx"], proc=proc)
 
     # --- the whole stack -----------------------------------------------------------------
-    def up(self, products: int = 50) -> None:
+    def up(self, products: int = 50, loadtest_products: int = 0) -> None:
         self.state.mkdir(parents=True, exist_ok=True)
         self.state.chmod(0o755)  # postgres must be able to reach its data dir below
         try:
             self.start_postgres()
             self.start_pgbouncer()
             self.start_redis()
-            self.migrate_and_seed(products)
+            self.migrate_and_seed(products, loadtest_products)
             self.start_fakestripe()
             self.start_app()
             self.start_nginx()
@@ -472,12 +476,14 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("command", choices=["up", "down", "status", "env"])
     p.add_argument("--products", type=int, default=50)
+    p.add_argument("--loadtest-products", type=int, default=20,
+                   help="the load test's own catalogue (its shopper journey buys only these)")
     args = p.parse_args(argv)
     stack = _run_stack()
     if args.command == "up":
         if any(stack.running(s) for s in SERVICES):
             stack.down()
-        stack.up(args.products)
+        stack.up(args.products, args.loadtest_products)
         print(f"shop:        {stack.shop_url}/  (API {stack.shop_url}/api/products)")
         print(f"gunicorn:    http://127.0.0.1:{stack.ports['app']}/healthz")
         print(f"metrics:     {stack.shop_url}/metrics   openapi: {stack.shop_url}/openapi.json")

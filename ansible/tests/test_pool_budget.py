@@ -110,13 +110,15 @@ def test_managed_database_uses_the_rds_formula(tmp_path):
     # AWS stage 2 shape: app hosts only, pools straight to RDS db.t3.micro (no pgbouncer)
     inv = tmp_path / "hosts.yml"
     inv.write_text(json.dumps({"all": {
-        "vars": {"shop_managed_db_max_connections": "{{ 837000000 | rds_max_connections }}",
-                 "shop_managed_db_reserved": 5, "shop_app_db_pool_max_size": 25,
-                 "shop_app_gunicorn_workers": 1},
+        "vars": {"shoplab_stage": "2",
+                 "shop_managed_db_max_connections": "{{ 837000000 | rds_max_connections }}",
+                 "shop_managed_db_reserved": 5},
         "children": {"app": {"hosts": {"app1": {}, "app2": {}}}}}}))
-    ok = run_budget_play(inv)
+    # the stage's shape sets workers and pool size: a departure from it is an extra var
+    pool = ("-e", "shop_app_db_pool_max_size=25")
+    ok = run_budget_play(inv, *pool, "-e", "shop_app_gunicorn_workers=1")
     assert ok.returncode == 0, ok.stdout + ok.stderr      # 50 <= 87 - 3 - 5
-    refused = run_budget_play(inv, "-e", "shop_app_gunicorn_workers=2")
+    refused = run_budget_play(inv, *pool, "-e", "shop_app_gunicorn_workers=2")
     assert refused.returncode != 0
     assert "100 connections exceed Postgres max_connections 87" in refused.stdout
 

@@ -4,12 +4,17 @@ The program (``pulumi/__main__.py``) and the cost model read the same keys throu
 ``Knobs``, so a size changed in ``Pulumi.stageN.yaml`` changes both the plan and the bill.
 Keys are the config names without the ``shoplab:`` namespace. Secrets are not knobs: they
 are read with ``require_secret`` or generated (see ``stages.py``).
+
+The sizing keys (instance classes, copies, gunicorn workers and threads, pool size, the
+database's max_connections) default to the stage's row of ``capacity/shapes.py``, the table
+the roles, the k8s values and the image read too; a stack file may still override them.
 """
 from __future__ import annotations
 
 from pathlib import Path
 
 from app.settings import Settings
+from capacity.shapes import SHAPES, pulumi_defaults
 
 PROJECT = "shoplab"
 _APP = Settings()
@@ -30,13 +35,8 @@ DEFAULTS: dict[str, object] = {
     "httpsPort": 443,
     "sshPort": 22,
     # --- app hosts (stages 1 and 2) --------------------------------------------------
-    "instanceType": "t3.small",
-    "appCount": 2,                    # stage 2; stage 1 is one host by definition
     "rootVolumeGb": 20,
     "appPort": 8000,                  # target group port: nginx on stage-2 hosts, gunicorn in tasks
-    "gunicornWorkers": 2,             # per host / task / pod: enters the connection budget
-    "gunicornThreads": 4,
-    "dbPoolMaxSize": _APP.pool_max_size,
     # --- load balancer ---------------------------------------------------------------
     "healthCheckPath": "/healthz",    # liveness without the DB: probes must not use the pool
     "healthCheckInterval": 30,        # the reference saw 5 s probes take 20% of its pool
@@ -45,14 +45,12 @@ DEFAULTS: dict[str, object] = {
     "unhealthyThreshold": 3,
     "deregistrationDelay": 30,
     # --- database --------------------------------------------------------------------
-    "dbInstanceClass": "db.t3.micro",
     "dbEngineVersion": "15",
     "dbParameterFamily": "postgres15",
     "dbAllocatedStorageGb": 20,
     "dbName": "shop",
     "dbUser": "shop",
     "dbPort": 5432,
-    "dbMaxConnections": 80,           # db.t3.micro's memory allows ~87; keep under it
     "dbReservedConnections": 10,      # superuser, RDS agent, migrations, a psql session
     "dbStatementTimeoutMs": _APP.statement_timeout_ms,
     "dbIdleInTransactionTimeoutMs": 60000,
@@ -60,18 +58,12 @@ DEFAULTS: dict[str, object] = {
     "dbMultiAz": False,
     "dbDeletionProtection": False,    # a lab: `pulumi destroy` must work
     # --- cache -----------------------------------------------------------------------
-    "cacheNodeType": "cache.t3.micro",
     "cacheEngineVersion": "7.1",
     "cacheParameterGroup": "default.redis7",
     "cachePort": 6379,
     "cacheNodes": 1,
     "cacheTransitEncryption": True,
     # --- containers (stage 3) --------------------------------------------------------
-    "taskCpu": 512,
-    "taskMemory": 1024,
-    "taskCount": 2,
-    "taskMinCount": 2,
-    "taskMaxCount": 6,
     "scaleCpuTarget": 60,             # percent
     "scaleRequestsPerTarget": 1000,   # ALB requests per task per minute
     "imageTag": "0.1.0",
@@ -79,7 +71,6 @@ DEFAULTS: dict[str, object] = {
     "stripePublishableKey": "pk_test_shoplab",
     "stripeApiBase": "",
     # --- k3s (stage 4) ---------------------------------------------------------------
-    "k3sInstanceType": "t3.large",
     "k3sRootVolumeGb": 30,
     "k3sApiPort": 6443,
     "deployWorkload": True,           # false for the first `up`, before k3s exists
@@ -89,17 +80,32 @@ DEFAULTS: dict[str, object] = {
 }
 
 
-class Knobs:
-    """Typed access to settings: ``get(key)`` returns the configured value or the default."""
+def sizing_defaults(stage: str | None) -> dict:
+    """The sizing knobs' defaults: ``stage``'s own row first, then each remaining key as the
+    stage that owns it sets it (stage 2 winning for the shared ones; the cost model's
+    what-ifs name no stage)."""
+    merged: dict = {}
+    for name in ("4", "3", "2", *([stage] if stage else [])):
+        merged.update(pulumi_defaults(name))
+    return merged
 
-    def __init__(self, lookup):
+
+SIZING_KEYS = frozenset().union(*(pulumi_defaults(name) for name in SHAPES))
+
+
+class Knobs:
+    """Typed access to settings: ``get(key)`` returns the configured value or the default
+    (for a sizing key, the default of ``stage``'s shape)."""
+
+    def __init__(self, lookup, stage: str | None = None):
         self._lookup = lookup           # key -> configured value or None
+        self._defaults = {**DEFAULTS, **sizing_defaults(stage)}
 
     def get(self, key: str):
-        if key not in DEFAULTS:
-            raise KeyError(f"{key}: not a shoplab setting (see knobs.DEFAULTS)")
+        if key not in DEFAULTS and key not in SIZING_KEYS:
+            raise KeyError(f"{key}: not a shoplab setting (see knobs.DEFAULTS, capacity/shapes.py)")
         value = self._lookup(key)
-        return DEFAULTS[key] if value is None else value
+        return self._defaults.get(key) if value is None else value
 
     def int(self, key: str) -> int:
         return int(self.get(key))
@@ -113,10 +119,10 @@ class Knobs:
         return [value] if isinstance(value, str) else list(value)
 
 
-def from_pulumi_config(config) -> Knobs:
+def from_pulumi_config(config, stage: str | None = None) -> Knobs:
     """Knobs backed by ``pulumi.Config()`` (typed getters, so `"3"` in YAML reads as 3)."""
     def lookup(key: str):
-        default = DEFAULTS[key]
+        default = {**DEFAULTS, **sizing_defaults(None)}[key]
         if isinstance(default, bool):
             return config.get_bool(key)
         if isinstance(default, int):
@@ -124,7 +130,7 @@ def from_pulumi_config(config) -> Knobs:
         if isinstance(default, (list, dict)):
             return config.get_object(key)
         return config.get(key)
-    return Knobs(lookup)
+    return Knobs(lookup, stage)
 
 
 def stack_config(stack: str, root: Path | None = None) -> dict:
@@ -139,4 +145,4 @@ def stack_config(stack: str, root: Path | None = None) -> dict:
 
 def from_stack_file(stack: str, root: Path | None = None) -> Knobs:
     values = stack_config(stack, root)
-    return Knobs(values.get)
+    return Knobs(values.get, stack)

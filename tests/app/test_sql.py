@@ -83,3 +83,49 @@ def test_seed_command_line(fresh_db):
     listed = subprocess.run([sys.executable, "-m", "sql.migrate", "--list"], env=env,
                             check=True, cwd=ROOT, capture_output=True, text=True).stdout
     assert "pending" not in listed and "applied  001_schema" in listed
+
+
+def test_loadtest_catalogue_comes_after_the_reference_and_out_of_its_way(fresh_db):
+    from sql.catalogue import LOADTEST_CATEGORY, LOADTEST_STOCK
+    migrate.migrate(fresh_db, log=lambda *_: None)
+    with psycopg.connect(fresh_db, autocommit=True) as conn:
+        with pytest.raises(SystemExit, match="reference catalogue first"):
+            seed.seed_loadtest_products(conn, 20)   # it would take the reference's ids
+        assert seed.seed_products(conn, 50) == 50
+        assert seed.seed_loadtest_products(conn, 20) == 20
+        assert seed.seed_loadtest_products(conn, 20) == 0
+        assert seed.seed_products(conn, 50) == 0            # not counted as the shop's products
+        # ids 1..50 are the reference's, at their seed stock; the load test's come after
+        rows = conn.execute("SELECT id, name, stock FROM products WHERE id <= 50 ORDER BY id"
+                            ).fetchall()
+        assert rows == [(i + 1, p[0], p[4]) for i, p in enumerate(reference_products())]
+        lt = conn.execute("SELECT id, stock FROM products WHERE category = %s ORDER BY id",
+                          (LOADTEST_CATEGORY,)).fetchall()
+        assert [r[0] for r in lt] == list(range(51, 71))
+        assert {r[1] for r in lt} == {LOADTEST_STOCK}
+        assert seed.seed_products(conn, 1000) == 950         # generated: still none of them
+        assert conn.execute("SELECT count(*) FROM products WHERE category = %s",
+                            (LOADTEST_CATEGORY,)).fetchone()[0] == 20
+        # the listing (newest first, as product_page orders it) ends with them: no first page,
+        # not even the reference frontend's per_page=50 grid, shows one
+        last = conn.execute("SELECT category FROM products ORDER BY created_at DESC, id DESC"
+                            " OFFSET 1000").fetchall()
+        assert [r[0] for r in last] == [LOADTEST_CATEGORY] * 20
+        # the reference's search terms (the stage-3 mix) match none of them
+        for term in ("electronics", "clothing", "home"):
+            assert conn.execute("SELECT count(*) FROM products WHERE category = %s AND"
+                                " lower(name || ' ' || description) LIKE %s",
+                                (LOADTEST_CATEGORY, f"%{term}%")).fetchone()[0] == 0
+
+
+def test_seed_command_line_loadtest_products(fresh_db):
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), "DATABASE_URL": fresh_db}
+    subprocess.run([sys.executable, "-m", "sql.migrate"], env=env, check=True, cwd=ROOT,
+                   capture_output=True)
+    seed_cmd = [sys.executable, "-m", "sql.seed", "--products", "50", "--loadtest-products", "5"]
+    out = subprocess.run(seed_cmd, env=env, check=True, cwd=ROOT, capture_output=True,
+                         text=True).stdout
+    assert "seeded 55 product(s), 0 user(s)" in out
+    again = subprocess.run(seed_cmd, env=env, check=True, cwd=ROOT, capture_output=True,
+                           text=True).stdout
+    assert "seeded 0 product(s)" in again

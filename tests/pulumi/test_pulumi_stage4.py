@@ -31,7 +31,7 @@ def _whole(value):
 def _values_for(run_config: dict):
     values = knobs.stack_config("stage4")
     values.update(run_config)
-    return stages.workload_values(knobs.Knobs(values.get))
+    return stages.workload_values(knobs.Knobs(values.get, "stage4"))
 
 
 def test_host_counts_and_size(stacks):

@@ -1,0 +1,327 @@
+"""The capacity lab: where each stage breaks, per arm, on hosts sized like their instances.
+
+    python -m loadtest.capacity run --config 1 [--profile reference] [--rounds 3] [--quick]
+    python -m loadtest.capacity run --config 2-one-app-host --arms shoplab
+
+One *round* of a configuration and arm: deploy the arm on the sized lab (tools/lab/up.sh with
+LAB_PROFILE / LAB_ARM), wait for the machine to calm down and record its state, warm up, then
+
+1. the closed-loop search: the reference's stage-3 mix (locust ``MixUser``, its think times)
+   in held steps of concurrent users, stopping past the SLO (loadtest/run.py);
+2. the open-loop sweep: the same mix at fixed arrival rates, latency counted from each
+   request's intended send time (loadtest/openloop.py), around the closed loop's capacity.
+
+The generator runs on its own CPUs (capacity/lab_sizes.py) and its CPU is measured in every
+step: a step where it passes ``GENERATOR_LIMIT`` of its share is *invalid* and ends what the
+round can claim. The hosts' CPU, throttling and memory come from their cgroups
+(loadtest/cgroups.py), the pool from the app's /metrics; ``classify`` names the cause at the
+break. Each round is written to ``loadtest/results/capacity/<config>-<profile>-<arm>/<UTC>/``
+as it finishes (round.json beside its raw files), so a matrix of rounds accumulates over
+sessions; arms alternate between rounds (A B, then B A) so neither always runs on a warmer
+machine, and the last round ends with Shoplab's own arm deployed. ``loadtest.capacity_report`` combines whatever rounds exist.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from capacity.arms import ARMS
+from capacity.lab_sizes import (DEFAULT_CORES_PER_VCPU, PROFILES, cores_per_vcpu, cpu_sets,
+                                host_tier, read_inventory)
+from loadtest import cgroups, machine
+from loadtest.openloop import GENERATOR_CPU_LIMIT as GENERATOR_LIMIT   # of its own CPU share
+from loadtest.openloop import sweep
+from loadtest.breaking import aggregate
+from loadtest.report import read_jsonl
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "loadtest" / "results" / "capacity"
+SLO = {"p95_ms": 500.0, "error_rate": 0.01}       # the reference's k6 thresholds
+SATURATED = 0.90                                 # of a host's CPU quota
+MEAN_THINK_S = 1.5                               # the mix's think time, uniform 0.5-2.5 s
+
+# configuration -> (lab stage, inventory)
+CONFIGS = {
+    "1": ("1", "ansible/inventories/lab-stage1"),
+    "2": ("2", "ansible/inventories/lab-stage2"),
+    "2-one-app-host": ("2", "ansible/inventories/lab-stage2-one-app-host"),
+    "3": ("3", "ansible/inventories/lab-stage3"),
+}
+# ~20 % apart, so a capacity is known to a step of that size
+USER_STEPS = [10, 20, 30, 40, 50, 60, 75, 90, 110, 130, 150, 175, 200, 250, 300, 350, 400, 500,
+              600, 700, 800, 1000, 1250, 1500, 2000, 2500, 3000]
+RATE_FACTORS = [0.5, 0.7, 0.85, 1.0, 1.15, 1.3, 1.5, 1.75, 2.0, 2.5]
+CAUSES = ("pool", "cpu", "db_connections", "pgbouncer_queue", "redis", "memory",
+          "load_balancer", "errors", "none", "unknown")
+
+
+def within_slo(step: dict) -> bool:
+    return (step.get("requests", 0) > 0 and step.get("p95_ms") is not None
+            and step["p95_ms"] < SLO["p95_ms"] and step["error_rate"] < SLO["error_rate"])
+
+
+# --- the cause at the break --------------------------------------------------------------
+
+def host_tiers(inventory: str) -> dict[str, str]:
+    """{container: tier} of the lab's hosts (stage 1's one host is its app host)."""
+    return {ctr: host_tier(groups) for _, ctr, groups in read_inventory(inventory)[1]}
+
+
+def classify(step: dict, hosts: dict[str, dict], tiers: dict[str, str], pool: dict,
+             prom: dict | None = None) -> tuple[str, str]:
+    """(cause, evidence) of a step past the SLO, from its hosts' cgroup figures (``hosts``:
+    ``cgroups.window``), the app pool's figures (``breaking.aggregate``) and, when the lab
+    has Prometheus, the database side (``prom``: pgbouncer clients waiting, connections in
+    use against max_connections). A pool that makes requests wait while the app hosts are
+    below their quota is the pool; waits while the hosts are at their quota are the CPU's."""
+    prom = prom or {}
+
+    def tier(name):
+        return {c: h for c, h in hosts.items() if tiers.get(c) == name}
+
+    def at_quota(group):
+        return {c: h for c, h in group.items() if (h.get("quota_share") or 0) >= SATURATED}
+
+    def show(group):
+        return ", ".join(f"{c} {h['cores']:.3f}/{h['quota_cores'] or 0:.3f} cores "
+                         f"({h['throttled_share']:.0%} of periods throttled)"
+                         for c, h in sorted(group.items()))
+    memory = {c: h for c, h in hosts.items() if h.get("mem_failcnt") or
+              (h.get("mem_peak_share") or 0) >= 0.98}
+    if memory:
+        return "memory", "at the memory limit: " + ", ".join(sorted(memory))
+    app = tier("app")
+    busy_app = at_quota(app)
+    waiting, timeouts = pool.get("pool_waiting_mean") or 0.0, pool.get("pool_timeouts") or 0
+    if busy_app and len(busy_app) == len(app):
+        extra = (f"; the pool had {waiting:.1f} waiting, {timeouts:.0f} timeouts (a symptom)"
+                 if waiting >= 1 or timeouts else "")
+        return "cpu", f"app hosts at their CPU quota: {show(busy_app)}{extra}"
+    if timeouts or waiting >= 1:
+        return "pool", (f"{timeouts:.0f} pool timeouts, {waiting:.1f} requests waiting for a "
+                        f"connection on average, app hosts below their quota: {show(app)}")
+    if (prom.get("pgbouncer_waiting_max") or 0) >= 1:
+        return "pgbouncer_queue", f"{prom['pgbouncer_waiting_max']:.0f} clients waiting in pgbouncer"
+    if (prom.get("db_connections_share") or 0) >= 0.95:
+        return "db_connections", (f"{prom['db_connections_share']:.0%} of max_connections in use")
+    for name, cause in (("db", "cpu"), ("redis", "redis"), ("lb", "load_balancer")):
+        busy = at_quota(tier(name))
+        if busy:
+            return cause, f"{name} host at its CPU quota: {show(busy)}"
+    if busy_app:
+        return "cpu", f"some app hosts at their CPU quota: {show(busy_app)}"
+    if step.get("error_rate", 0) >= SLO["error_rate"]:
+        return "errors", f"error rate {step['error_rate']:.1%} with no host at its limits"
+    return "unknown", f"p95 {step['p95_ms']:.0f} ms with no host at its limits: {show(hosts)}"
+
+
+def generator_share(samples: list[dict], t0: float, t1: float) -> float | None:
+    """The generator's mean CPU over a step, as a share of its own capacity."""
+    res = aggregate(samples, t0, t1)
+    gen, cap = res.get("generator_cpu"), res.get("generator_capacity")
+    return round(gen / cap, 4) if gen is not None and cap else None
+
+
+def capacity_of(steps: list[dict], key: str) -> tuple[float, dict | None, bool]:
+    """(the most ``key`` held within the SLO before the first break, the breaking step,
+    whether every step up to the break was valid). An invalid step ends the claim: nothing
+    past it was measured with a generator that kept up."""
+    held, valid = 0.0, True
+    for s in steps:
+        if not s.get("valid", True):
+            return held, None, False
+        if not within_slo(s):
+            return held, s, valid
+        held = max(held, s[key])
+    return held, None, valid
+
+
+# --- one round ----------------------------------------------------------------------------
+
+def deploy(config: str, profile: str, arm: str, credits: str) -> float:
+    stage, inventory = CONFIGS[config]
+    env = {**os.environ, "STAGE": stage, "LAB_PROFILE": profile, "LAB_ARM": arm,
+           "LAB_CREDITS": credits, "LAB_INVENTORY": inventory}
+    t0 = time.monotonic()
+    subprocess.run(["tools/lab/up.sh"], cwd=ROOT, env=env, check=True, timeout=1200)
+    return round(time.monotonic() - t0, 1)
+
+
+def calm_down(limit_s: float = 120.0) -> None:
+    """Wait (bounded) for the deploy's load to decay before measuring."""
+    deadline = time.monotonic() + limit_s
+    while time.monotonic() < deadline and os.getloadavg()[0] > machine.BUSY_LOAD_PER_CPU * (os.cpu_count() or 1):
+        time.sleep(5)
+
+
+def warm_up(target: str, seconds: float) -> int:
+    """Requests of the mix's routes, one at a time, for ``seconds``: caches and pools warm."""
+    paths = ["/api/products", "/api/products/1", "/api/products/search?q=home", "/api/products/7"]
+    n, deadline = 0, time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(target + paths[n % len(paths)], timeout=5).read()
+        except OSError:
+            pass
+        n += 1
+    return n
+
+
+def run_round(config: str, profile: str, arm: str, credits: str, quick: bool,
+              out: Path = RESULTS) -> Path:
+    stage, inventory = CONFIGS[config]
+    target = f"http://127.0.0.1:{8080 + int(stage)}"
+    scale = cores_per_vcpu()
+    name = (f"{config}-{profile}-{arm}" + ("-exhausted" if credits == "exhausted" else "")
+            + (f"-x{scale:g}" if scale != DEFAULT_CORES_PER_VCPU else ""))
+    rdir = out / name / (time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()) + ("-quick" if quick else ""))
+    rdir.mkdir(parents=True)
+    record = {"config": config, "stage": stage, "profile": profile, "arm": arm,
+              "credits": credits, "quick": quick, "slo": SLO, "started": time.time()}
+    record["deploy_seconds"] = deploy(config, profile, arm, credits)
+    os.sched_setaffinity(0, _cpus(cpu_sets()[1]))   # everything from here on: generator CPUs
+    calm_down(30 if quick else 120)
+    record["machine"] = machine.snapshot(5)
+    record["busy"] = machine.busy(record["machine"])
+    record["sizes"] = json.loads((ROOT / f".state/lab/stage{stage}/sizes.json").read_text())
+    record["lab_cores_per_vcpu"] = record["sizes"]["lab_cores_per_vcpu"]
+    containers = cgroups.lab_containers(f"shoplab.lab=stage{stage}")
+    tiers = host_tiers(inventory)
+    sampler = cgroups.CgroupSampler(rdir / "cgroup.jsonl", containers)
+    sampler.start()
+    try:
+        record["warm_up_requests"] = warm_up(target, 5 if quick else 20)
+        closed = closed_loop(target, stage, name, rdir, quick)
+        closed_cap, _, _ = capacity_of(closed_steps(closed, rdir, tiers), "users")
+        open_steps = open_loop(target, rdir, closed_cap / MEAN_THINK_S, quick)
+    finally:
+        sampler.stop()
+    record.update(analyse(rdir, tiers, closed, open_steps))
+    record["finished"] = time.time()
+    (rdir / "round.json").write_text(json.dumps(record, indent=2))
+    print(f"=== {name}: {record['capacity_users_at_slo']} users, {record['capacity_rps_at_slo']} "
+          f"req/s at the SLO; break: {record['breaking_point_cause']} "
+          f"({record['breaking_point_evidence']}); valid {record['valid']}", flush=True)
+    return rdir
+
+
+def _cpus(text: str) -> set[int]:
+    from loadtest.run import cpu_list
+    return cpu_list(text)
+
+
+def closed_loop(target: str, stage: str, name: str, rdir: Path, quick: bool) -> Path:
+    from loadtest import run
+    steps = USER_STEPS[:10] if quick else USER_STEPS
+    run.main(["--target", target, "--stage", name, "--hosts", "podman",
+              "--podman-prefix", f"shoplab-s{stage}-", "--phases", "search",
+              "--search-steps", ",".join(map(str, steps)),
+              "--measure", "8" if quick else "20", "--settle", "4" if quick else "10",
+              "--p95-limit", str(SLO["p95_ms"]), "--error-limit", str(SLO["error_rate"]),
+              "--out", str(rdir)])
+    [run_dir] = [d for d in rdir.iterdir() if d.is_dir()]
+    return run_dir
+
+
+def closed_steps(run_dir: Path, rdir: Path, tiers: dict[str, str]) -> list[dict]:
+    samples = read_jsonl(run_dir / "samples.jsonl")
+    cg = cgroups.read_samples(rdir / "cgroup.jsonl")
+    steps = [s for s in read_jsonl(run_dir / "steps.jsonl") if s.get("phase") == "search"]
+    for s in steps:
+        share = generator_share(samples, s["t_start"], s["t_end"])
+        s.update(generator_cpu_share=share, valid=share is None or share <= GENERATOR_LIMIT,
+                 hosts=cgroups.window(cg, s["t_start"], s["t_end"]),
+                 pool=aggregate(samples, s["t_start"], s["t_end"]))
+    return steps
+
+
+def open_loop(target: str, rdir: Path, estimate_rps: float, quick: bool) -> list[dict]:
+    base = max(5.0, estimate_rps)
+    rates = [round(base * f, 1) for f in (RATE_FACTORS[:5] if quick else RATE_FACTORS)]
+    return sweep(target, rates, measure_s=8 if quick else 20,
+                          warmup_s=2 if quick else 5, out_path=rdir / "openloop.jsonl")
+
+
+def analyse(rdir: Path, tiers: dict[str, str], run_dir: Path, open_steps: list[dict]) -> dict:
+    steps = closed_steps(run_dir, rdir, tiers)
+    cg = cgroups.read_samples(rdir / "cgroup.jsonl")
+    for s in open_steps:
+        s["valid"] = (s.get("generator_cpu_share") or 0) <= GENERATOR_LIMIT
+        s["hosts"] = cgroups.window(cg, s["started"], s["ended"])
+    users, broke, valid_c = capacity_of(steps, "users")
+    rps, broke_open, valid_o = capacity_of(open_steps, "rate")
+    if broke:
+        cause, evidence = classify(broke, broke["hosts"], tiers, broke["pool"])
+    else:
+        cause, evidence = "none", "held the SLO at every step run"
+    app_quota = sum((steps[0]["hosts"].get(c, {}).get("quota_cores") or 0)
+                    for c, t in tiers.items() if t == "app") if steps else None
+    gen = [s.get("generator_cpu_share") for s in steps + open_steps
+           if s.get("generator_cpu_share") is not None]
+    return {
+        "capacity_users_at_slo": users, "capacity_rps_at_slo": rps,
+        "breaking_point_users": broke["users"] if broke else None,
+        "breaking_point_rate": broke_open["rate"] if broke_open else None,
+        "breaking_point_cause": cause, "breaking_point_evidence": evidence,
+        "open_loop_cause": (classify(broke_open, broke_open["hosts"], tiers, {})[0]
+                            if broke_open else "none"),
+        "generator_cpu_share_max": max(gen) if gen else None,
+        "valid": valid_c and valid_o, "cpu_limit_cores": round(app_quota, 4) if app_quota else None,
+        "tiers": tiers, "closed_loop": [_brief(s) for s in steps],
+        "open_loop": [_brief(s) for s in open_steps], "run_dir": run_dir.name,
+    }
+
+
+def _brief(s: dict) -> dict:
+    keep = ("users", "rate", "rps", "achieved_rps", "sent", "requests", "completed", "p50_ms",
+            "p95_ms", "p99_ms", "error_rate", "generator_cpu_share", "valid", "t_start", "t_end",
+            "started", "ended")
+    out = {k: s[k] for k in keep if k in s}
+    out["hosts"] = s.get("hosts", {})
+    if s.get("pool"):
+        out["pool"] = {k: s["pool"].get(k) for k in ("pool_waiting_mean", "pool_waiting_max",
+                                                     "pool_timeouts", "pool_wait_ms_per_request")}
+    return out
+
+
+def order(arms: list[str], round_no: int, rounds: int) -> list[str]:
+    """The arms of one round: alternating A B / B A between rounds, the last round ending with
+    ``shoplab``, so the lab is left running as Shoplab deploys it."""
+    last = sorted(arms, key=lambda a: a == "shoplab")
+    return last if (rounds - 1 - round_no) % 2 == 0 else last[::-1]
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = p.add_subparsers(dest="cmd", required=True)
+    r = sub.add_parser("run", help="measure rounds of one configuration, arms interleaved")
+    r.add_argument("--config", required=True, choices=sorted(CONFIGS))
+    r.add_argument("--profile", default="reference", choices=PROFILES)
+    r.add_argument("--arms", default=",".join(ARMS))
+    r.add_argument("--credits", default="burst", choices=("burst", "exhausted"))
+    r.add_argument("--rounds", type=int, default=3)
+    r.add_argument("--quick", action="store_true", help="short steps: checks the pipeline")
+    args = p.parse_args(argv)
+    arms = [a for a in args.arms.split(",") if a]
+    unknown = set(arms) - set(ARMS)
+    if unknown:
+        p.error(f"unknown arm(s) {', '.join(sorted(unknown))}; known: {', '.join(ARMS)}")
+    if CONFIGS[args.config][0] == "3":    # its app hosts run the shop's image (cached build)
+        subprocess.run(["tools/build-app-image.sh"], cwd=ROOT, check=True, timeout=1800)
+    for n in range(args.rounds):
+        for arm in order(arms, n, args.rounds):
+            print(f"=== round {n + 1}/{args.rounds}: config {args.config}, {args.profile}, "
+                  f"arm {arm}", flush=True)
+            run_round(args.config, args.profile, arm, args.credits, args.quick)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,83 @@
+"""Lab hosts sized like their instance classes, and the two arms deployed on them."""
+from __future__ import annotations
+
+import pytest
+
+from capacity import arms, lab_sizes
+from capacity.pool_budget import pool_budget
+
+
+def test_a_t2_small_is_an_eighth_of_a_core_at_the_default_scale():
+    lim = lab_sizes.host_limits("1", "reference", ["app", "db", "lb", "redis"], scale=0.125, ncpu=2)
+    assert (lim.instance_class, lim.cpus, lim.cpuset_cpus, lim.memory_mib) == ("t2.small", 0.125, "0", 2048)
+    assert (lim.cpu_period_us, lim.cpu_quota_us) == (10_000, 1_250)
+    assert "--cpu-quota=1250" in lim.podman_flags() and "--memory-swap=2048m" in lim.podman_flags()
+
+
+def test_exhausted_credits_leave_a_burstable_class_its_baseline_only():
+    burst = lab_sizes.host_limits("2", "reference", ["app"], "burst", scale=0.125, ncpu=2)
+    flat = lab_sizes.host_limits("2", "reference", ["app"], "exhausted", scale=0.125, ncpu=2)
+    assert flat.cpus == pytest.approx(burst.cpus * 0.20)
+    # 0.025 core: the period grows so the quota stays at the kernel's 1 ms minimum
+    assert flat.cpu_quota_us == 1_000 and flat.cpu_period_us == 40_000
+    fargate = lab_sizes.host_limits("3", "reference", ["app", "app_image"], "exhausted", scale=0.125, ncpu=2)
+    assert fargate.cpus == pytest.approx(0.0625)     # a task is never burstable
+
+
+def test_profiles_differ_where_the_classes_do():
+    ref = lab_sizes.tier_classes("2", "reference")
+    stack = lab_sizes.tier_classes("2", "stack")
+    assert ref["app"] == "t2.small" and stack["app"] == "t3.small"
+    assert ref["db"] == stack["db"] == "db.t3.micro"
+    with pytest.raises(ValueError, match="profile"):
+        lab_sizes.tier_classes("2", "bigger")
+
+
+def test_the_generator_and_monitoring_get_the_other_cpus_and_no_quota():
+    assert lab_sizes.cpu_sets(2) == ("0", "1")
+    assert lab_sizes.cpu_sets(8) == ("0-3", "4-7")
+    mon = lab_sizes.host_limits("2", "reference", ["monitoring"], ncpu=2)
+    assert mon.cpuset_cpus == "1" and mon.cpu_quota_us is None
+    assert not any(f.startswith("--cpu-quota") for f in mon.podman_flags())
+    with pytest.raises(ValueError, match="2 CPUs"):
+        lab_sizes.cpu_sets(1)
+
+
+def test_the_load_balancer_has_a_stated_share_and_every_stage_fits_one_core_at_the_default():
+    lb = lab_sizes.host_limits("2", "reference", ["lb"], scale=0.125, ncpu=2)
+    assert lb.cpus == lab_sizes.LB_CORES
+    total = sum(lab_sizes.host_limits("2", "reference", [g], scale=0.125, ncpu=2).cpus
+                for g in ("app", "app", "db", "redis", "lb"))
+    assert total <= 1.0
+
+
+def test_a_size_label_changes_with_any_limit():
+    a = lab_sizes.host_limits("2", "reference", ["app"], scale=0.125, ncpu=2).label()
+    b = lab_sizes.host_limits("2", "reference", ["app"], scale=0.25, ncpu=2).label()
+    c = lab_sizes.host_limits("2", "stack", ["app"], scale=0.125, ncpu=2).label()
+    assert len({a, b, c}) == 3
+
+
+def test_the_scale_is_a_share_of_a_core(monkeypatch):
+    monkeypatch.setenv("LAB_CORES_PER_VCPU", "1.5")
+    with pytest.raises(ValueError, match="LAB_CORES_PER_VCPU"):
+        lab_sizes.cores_per_vcpu()
+
+
+@pytest.mark.parametrize("stage,hosts", [("1", 1), ("2", 2), ("3", 2)])
+def test_the_reference_shaped_arm_can_run_out_of_its_pool_and_fits_its_database(stage, hosts):
+    v = arms.arm_vars("reference_shaped", stage)
+    assert v["shop_app_gunicorn_threads"] > v["shop_app_db_pool_max_size"] == 25
+    assert v["shop_db_via_pgbouncer"] is False
+    assert v["shop_app_listing_cache_ttl"] == v["shop_app_product_count_ttl"] == 0
+    assert v["postgresql_max_connections"] == (100 if stage == "1" else 87)
+    budget = pool_budget(hosts, v["shop_app_gunicorn_workers"], v["shop_app_db_pool_max_size"],
+                         v["postgresql_max_connections"], 3, 5)
+    assert budget["ok"], budget["message"]
+    assert ("postgresql_hba_entries" in v) == (stage != "1")   # its own db host: opened to the app
+
+
+def test_the_shoplab_arm_changes_nothing_and_unknown_arms_are_refused():
+    assert arms.arm_vars("shoplab", "2") == {"lab_arm": "shoplab"}
+    with pytest.raises(ValueError, match="arm"):
+        arms.arm_vars("fastest", "2")

@@ -1,0 +1,139 @@
+"""The capacity lab's pure parts: cgroup windows, the cause at the break, what a round may
+claim, and the report over rounds (synthetic records; no load is generated)."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from loadtest import capacity, capacity_report, cgroups, machine
+
+
+def reading(cpu_s, periods, throttled, mem=100, limit=1000, quota=0.125):
+    return {"cpu_ns": int(cpu_s * 1e9), "periods": periods, "throttled": throttled,
+            "throttled_ns": 0, "quota_cores": quota, "mem_bytes": mem, "mem_limit": limit,
+            "mem_failcnt": 0}
+
+
+def test_a_window_gives_cores_quota_share_and_throttling():
+    samples = [{"t": 100.0, "c": {"app": reading(10.0, 1000, 10)}},
+               {"t": 105.0, "c": {"app": reading(10.5, 1500, 410, mem=900)}},
+               {"t": 110.0, "c": {"app": reading(11.2, 2000, 810)}},
+               {"t": 200.0, "c": {"app": reading(50.0, 9000, 9000)}}]     # outside the window
+    w = cgroups.window(samples, 100.0, 110.0)["app"]
+    assert w["cores"] == pytest.approx(0.12)
+    assert w["quota_share"] == pytest.approx(0.96)
+    assert w["throttled_share"] == pytest.approx(0.8)
+    assert w["mem_peak_share"] == pytest.approx(0.9)
+    assert cgroups.window(samples, 300, 400) == {}
+
+
+def test_a_container_is_read_from_its_cgroup_files(tmp_path):
+    cid = "abc"
+    for ctl, files in {"cpu": {"cpu.stat": "nr_periods 40\nnr_throttled 12\nthrottled_time 7\n",
+                               "cpu.cfs_quota_us": "1250\n", "cpu.cfs_period_us": "10000\n"},
+                       "cpuacct": {"cpuacct.usage": "123456789\n"},
+                       "memory": {"memory.usage_in_bytes": "5000\n",
+                                  "memory.limit_in_bytes": "2147483648\n", "memory.failcnt": "0\n"}}.items():
+        d = tmp_path / ctl / cgroups.PARENT / f"libpod-{cid}"
+        d.mkdir(parents=True)
+        for name, text in files.items():
+            (d / name).write_text(text)
+    r = cgroups.read_container(cid, tmp_path)
+    assert (r["cpu_ns"], r["periods"], r["throttled"], r["quota_cores"]) == (123456789, 40, 12, 0.125)
+    assert cgroups.read_container("gone", tmp_path) is None
+
+
+HOSTS_AT_QUOTA = {"s2-app1": {"cores": 0.124, "quota_cores": 0.125, "quota_share": 0.99,
+                              "throttled_share": 0.9, "mem_peak_share": 0.3, "mem_failcnt": 0},
+                  "s2-db1": {"cores": 0.05, "quota_cores": 0.25, "quota_share": 0.2,
+                             "throttled_share": 0.0, "mem_peak_share": 0.2, "mem_failcnt": 0}}
+TIERS = {"s2-app1": "app", "s2-db1": "db", "s2-lb1": "lb"}
+BROKE = {"users": 200, "p95_ms": 900.0, "error_rate": 0.0, "requests": 100}
+
+
+def test_pool_waits_with_the_app_at_its_quota_are_the_cpus():
+    cause, evidence = capacity.classify(BROKE, HOSTS_AT_QUOTA, TIERS, {"pool_waiting_mean": 12.0})
+    assert cause == "cpu" and "symptom" in evidence and "s2-app1" in evidence
+
+
+def test_pool_waits_below_the_quota_are_the_pool():
+    hosts = {**HOSTS_AT_QUOTA, "s2-app1": {**HOSTS_AT_QUOTA["s2-app1"], "quota_share": 0.4,
+                                          "cores": 0.05}}
+    cause, evidence = capacity.classify(BROKE, hosts, TIERS, {"pool_waiting_mean": 3.0,
+                                                              "pool_timeouts": 5})
+    assert cause == "pool" and "5 pool timeouts" in evidence
+
+
+def test_the_load_balancer_memory_and_errors_are_named():
+    idle_app = {"cores": 0.01, "quota_cores": 0.125, "quota_share": 0.1, "throttled_share": 0.0}
+    lb = {"cores": 0.25, "quota_cores": 0.25, "quota_share": 1.0, "throttled_share": 0.7}
+    assert capacity.classify(BROKE, {"s2-app1": idle_app, "s2-lb1": lb}, TIERS, {})[0] == "load_balancer"
+    full = {**idle_app, "mem_peak_share": 0.99}
+    assert capacity.classify(BROKE, {"s2-app1": full}, TIERS, {})[0] == "memory"
+    errors = {**BROKE, "error_rate": 0.2}
+    assert capacity.classify(errors, {"s2-app1": idle_app}, TIERS, {})[0] == "errors"
+    assert capacity.classify(BROKE, {"s2-app1": idle_app}, TIERS, {})[0] == "unknown"
+    assert capacity.classify(BROKE, {"s2-app1": idle_app}, TIERS, {},
+                             {"pgbouncer_waiting_max": 4})[0] == "pgbouncer_queue"
+
+
+def step(users, p95, err=0.0, valid=True):
+    return {"users": users, "p95_ms": p95, "error_rate": err, "requests": 100, "valid": valid}
+
+
+def test_a_round_claims_the_last_step_held_before_the_break():
+    held, broke, valid = capacity.capacity_of([step(10, 5), step(50, 80), step(100, 700)], "users")
+    assert (held, broke["users"], valid) == (50, 100, True)
+    held, broke, valid = capacity.capacity_of([step(10, 900)], "users")
+    assert (held, broke["users"]) == (0, 10)
+    held, broke, valid = capacity.capacity_of([step(10, 5), step(50, 6, valid=False), step(100, 7)],
+                                              "users")
+    assert (held, broke, valid) == (10, None, False)       # nothing past an invalid step counts
+    assert capacity.within_slo({"requests": 10, "p95_ms": None, "error_rate": 0}) is False
+
+
+def test_arms_alternate_between_rounds_and_the_lab_is_left_as_shoplab_deploys_it():
+    arms = ["shoplab", "reference_shaped"]
+    got = [capacity.order(arms, n, 3) for n in range(3)]
+    assert got == [["reference_shaped", "shoplab"], ["shoplab", "reference_shaped"],
+                   ["reference_shaped", "shoplab"]]
+    assert capacity.order(arms, 1, 2) == ["reference_shaped", "shoplab"]
+
+
+def test_a_busy_machine_is_flagged():
+    quiet = {"other_cores": 0.01, "other_busiest": {}, "steal_share": 0.0, "load_avg": [0.3, 0, 0],
+             "cpus": 2}
+    assert machine.busy(quiet) == []
+    loud = {**quiet, "other_cores": 0.6, "other_busiest": {"make[1]": 0.6}, "load_avg": [2.5, 0, 0]}
+    assert len(machine.busy(loud)) == 2
+
+
+def write_round(root, config, arm, users, rps, cause="cpu", quick=False, valid=True, n=0):
+    d = root / f"{config}-reference-{arm}" / f"2026120{n}T000000Z{'-quick' if quick else ''}"
+    d.mkdir(parents=True)
+    (d / "round.json").write_text(json.dumps({
+        "config": config, "profile": "reference", "arm": arm, "credits": "burst", "quick": quick,
+        "capacity_users_at_slo": users, "capacity_rps_at_slo": rps, "breaking_point_cause": cause,
+        "breaking_point_evidence": "e", "generator_cpu_share_max": 0.3, "valid": valid,
+        "busy": [], "cpu_limit_cores": 0.125, "lab_cores_per_vcpu": 0.125}))
+
+
+def test_the_report_takes_medians_over_rounds_and_ignores_quick_ones(tmp_path):
+    for n, (u, r) in enumerate([(100, 60), (150, 80), (120, 70)]):
+        write_round(tmp_path, "1", "shoplab", u, r, n=n)
+    write_round(tmp_path, "1", "shoplab", 9999, 9999, quick=True, n=5)
+    write_round(tmp_path, "1", "reference_shaped", 20, 15, cause="pool", n=1)
+    data = capacity_report.build(tmp_path)
+    s = data["stages"]["1"]["shoplab"]
+    assert (s["capacity_users_at_slo"], s["capacity_users_at_slo_min"],
+            s["capacity_users_at_slo_max"], s["rounds"]) == (120, 100, 150, 3)
+    assert s["capacity_rps_at_slo"] == 70 and s["valid"] is True
+    assert s["monthly_cost_usd"] > 0
+    # 120 lab users at an eighth of a core per vCPU: 960 per full vCPU (the headline estimate)
+    assert s["capacity_users_at_slo_full_vcpu"] == 960
+    assert s["cost_per_1000_users_usd"] == pytest.approx(s["monthly_cost_usd"] / 0.96, rel=1e-3)
+    assert s["cost_per_1000_users_usd_lab_scale"] == pytest.approx(s["monthly_cost_usd"] / 0.12, rel=1e-3)
+    assert data["stages"]["1"]["reference_shaped"]["breaking_point_cause"] == "pool"
+    assert capacity_report.ratios(data["stages"]) == {"1: shoplab / reference_shaped": 6.0}
+    assert "| 1 | shoplab | 120 (100-150)" in capacity_report.markdown(data)
