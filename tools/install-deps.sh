@@ -7,7 +7,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 what=${1:-all}
 
-services=(postgresql-15 postgresql-client-15 redis-server pgbouncer nginx-light curl)
+# prometheus: the real server tests/loadtest/test_promql.py starts on a loopback port (and promtool)
+services=(postgresql-15 postgresql-client-15 redis-server pgbouncer nginx-light curl prometheus)
 # netavark + aardvark-dns: podman's network backend with name resolution between containers.
 # Debian's podman only recommends them; without them (--no-install-recommends) it falls back to
 # CNI, where containers on a named network cannot resolve each other's names.
@@ -34,9 +35,15 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 # Debian starts these on install; the project runs its own instances on other ports.
-for s in postgresql redis-server pgbouncer nginx; do
+for s in postgresql redis-server pgbouncer nginx prometheus; do
   service "$s" stop >/dev/null 2>&1 || true
 done
+# Prometheus is only ever the tests' own instance: not at boot either (it would hold port 9090)
+if [ -d /run/systemd/system ]; then
+  systemctl disable --quiet prometheus >/dev/null 2>&1 || true
+else
+  update-rc.d prometheus disable >/dev/null 2>&1 || true
+fi
 
 if [ "$what" = all ]; then
   # podman's settings for this machine (shared/reference/molecule-offline.md): runc, because
