@@ -35,11 +35,12 @@ from pathlib import Path
 from capacity.arms import ARMS
 from capacity.lab_sizes import (DEFAULT_CORES_PER_VCPU, PROFILES, cores_per_vcpu, cpu_sets,
                                 host_tier, read_inventory)
-from loadtest import cgroups, machine
+from loadtest import cgroups, machine, run
+from loadtest.breaking import aggregate
 from loadtest.openloop import GENERATOR_CPU_LIMIT as GENERATOR_LIMIT   # of its own CPU share
 from loadtest.openloop import sweep
-from loadtest.breaking import aggregate
 from loadtest.report import read_jsonl
+from loadtest.run import cpu_list
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "loadtest" / "results" / "capacity"
@@ -186,7 +187,7 @@ def run_round(config: str, profile: str, arm: str, credits: str, quick: bool,
     record = {"config": config, "stage": stage, "profile": profile, "arm": arm,
               "credits": credits, "quick": quick, "slo": SLO, "started": time.time()}
     record["deploy_seconds"] = deploy(config, profile, arm, credits)
-    os.sched_setaffinity(0, _cpus(cpu_sets()[1]))   # everything from here on: generator CPUs
+    os.sched_setaffinity(0, cpu_list(cpu_sets()[1]))   # everything from here on: generator CPUs
     calm_down(30 if quick else 120)
     record["machine"] = machine.snapshot(5)
     record["busy"] = machine.busy(record["machine"])
@@ -212,13 +213,7 @@ def run_round(config: str, profile: str, arm: str, credits: str, quick: bool,
     return rdir
 
 
-def _cpus(text: str) -> set[int]:
-    from loadtest.run import cpu_list
-    return cpu_list(text)
-
-
 def closed_loop(target: str, stage: str, name: str, rdir: Path, quick: bool) -> Path:
-    from loadtest import run
     steps = USER_STEPS[:10] if quick else USER_STEPS
     run.main(["--target", target, "--stage", name, "--hosts", "podman",
               "--podman-prefix", f"shoplab-s{stage}-", "--phases", "search",
