@@ -19,14 +19,14 @@ import json
 import sys
 
 from capacity.pool_budget import rds_class_max_connections
+from loadtest.reference import FINDINGS   # the reference's recorded facts, pure data
 
 ARMS = ("shoplab", "reference_shaped")
 
 # the reference's application shape (seed-system.md section 8)
-REFERENCE_POOL_PER_INSTANCE = 25           # MaxOpenConns of the Go app
+REFERENCE_POOL_PER_INSTANCE = FINDINGS["pool_max_per_instance"]   # MaxOpenConns of the Go app
 REFERENCE_THREADS = 64                     # concurrent requests per instance (goroutines: unbounded)
 REFERENCE_LOCAL_MAX_CONNECTIONS = 100      # PostgreSQL's default, stage 1's own server
-REFERENCE_HEALTH_CHECK_INTERVAL_S = 30     # its target groups' interval (stages 2-3)
 
 def arm_vars(arm: str, stage: str) -> dict:
     if arm == "shoplab":

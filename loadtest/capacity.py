@@ -199,12 +199,13 @@ def run_round(config: str, profile: str, arm: str, credits: str, quick: bool,
     sampler.start()
     try:
         record["warm_up_requests"] = warm_up(target, 5 if quick else 20)
-        closed = closed_loop(target, stage, name, rdir, quick)
-        closed_cap, _, _ = capacity_of(closed_steps(closed, rdir, tiers), "users")
+        run_dir = closed_loop(target, stage, name, rdir, quick)
+        steps = closed_steps(run_dir, rdir)
+        closed_cap, _, _ = capacity_of(steps, "users")
         open_steps = open_loop(target, rdir, closed_cap / MEAN_THINK_S, quick)
     finally:
         sampler.stop()
-    record.update(analyse(rdir, tiers, closed, open_steps))
+    record.update(analyse(rdir, tiers, steps, open_steps), run_dir=run_dir.name)
     record["finished"] = time.time()
     (rdir / "round.json").write_text(json.dumps(record, indent=2))
     print(f"=== {name}: {record['capacity_users_at_slo']} users, {record['capacity_rps_at_slo']} "
@@ -225,9 +226,11 @@ def closed_loop(target: str, stage: str, name: str, rdir: Path, quick: bool) -> 
     return run_dir
 
 
-def closed_steps(run_dir: Path, rdir: Path, tiers: dict[str, str]) -> list[dict]:
+def closed_steps(run_dir: Path, rdir: Path) -> list[dict]:
+    """The closed loop's steps, each with its generator share, hosts and pool figures (the
+    closed loop is over before the open loop starts: its cgroup samples are complete)."""
     samples = read_jsonl(run_dir / "samples.jsonl")
-    cg = cgroups.read_samples(rdir / "cgroup.jsonl")
+    cg = read_jsonl(rdir / "cgroup.jsonl")
     steps = [s for s in read_jsonl(run_dir / "steps.jsonl") if s.get("phase") == "search"]
     for s in steps:
         share = generator_share(samples, s["t_start"], s["t_end"])
@@ -244,9 +247,8 @@ def open_loop(target: str, rdir: Path, estimate_rps: float, quick: bool) -> list
                           warmup_s=2 if quick else 5, out_path=rdir / "openloop.jsonl")
 
 
-def analyse(rdir: Path, tiers: dict[str, str], run_dir: Path, open_steps: list[dict]) -> dict:
-    steps = closed_steps(run_dir, rdir, tiers)
-    cg = cgroups.read_samples(rdir / "cgroup.jsonl")
+def analyse(rdir: Path, tiers: dict[str, str], steps: list[dict], open_steps: list[dict]) -> dict:
+    cg = read_jsonl(rdir / "cgroup.jsonl")
     for s in open_steps:
         s["valid"] = (s.get("generator_cpu_share") or 0) <= GENERATOR_LIMIT
         s["hosts"] = cgroups.window(cg, s["started"], s["ended"])
@@ -270,7 +272,7 @@ def analyse(rdir: Path, tiers: dict[str, str], run_dir: Path, open_steps: list[d
         "generator_cpu_share_max": max(gen) if gen else None,
         "valid": valid_c and valid_o, "cpu_limit_cores": round(app_quota, 4) if app_quota else None,
         "tiers": tiers, "closed_loop": [_brief(s) for s in steps],
-        "open_loop": [_brief(s) for s in open_steps], "run_dir": run_dir.name,
+        "open_loop": [_brief(s) for s in open_steps],
     }
 
 

@@ -29,19 +29,13 @@ from collections import Counter
 from pathlib import Path
 
 from capacity.lab_sizes import DEFAULT_CORES_PER_VCPU
-from loadtest.capacity import RESULTS, SLO
+from loadtest import reference
+from loadtest.capacity import CONFIGS, RESULTS, SLO
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT_JSON = ROOT / "loadtest" / "results" / "capacity.json"
 OUT_MD = RESULTS / "README.md"
 PULUMI = ROOT / "pulumi"
-# the reference's own claims (seed-system.md section 7), shown beside the lab and marked as claims
-REFERENCE_CLAIMS = {
-    "1": {"breaks_at_users": 150, "cause": "pool (claimed; CPU 20 % at failure)"},
-    "2": {"breaks_at_users": 200, "cause": "pool (claimed)"},
-    "3": {"breaks_at_users": None, "cause": "not measured to a break"},
-}
-STAGE_OF = {"1": "stage1", "2": "stage2", "2-one-app-host": "stage2", "3": "stage3"}
 
 
 def rounds(results: Path = RESULTS) -> list[dict]:
@@ -58,7 +52,7 @@ def monthly_cost(config: str, profile: str) -> float | None:
     sys.path.insert(0, str(PULUMI))
     from shoplab_infra import cost_model
     from shoplab_infra.knobs import Knobs, from_stack_file
-    stage = STAGE_OF[config]
+    stage = f"stage{CONFIGS[config][0]}"
     one_host = {"appCount": 1} if config == "2-one-app-host" else {}
     if profile == "reference":      # the reference's own resources
         ref = cost_model.REFERENCE[stage]["knobs"]
@@ -179,9 +173,11 @@ def markdown(data: dict) -> str:
             lines.append(f"- {name}: **{value}x**")
         lines.append("")
     lines += ["## The reference's own claims (claims, not measurements)", "",
-              "| stage | breaks at (users) | cause |", "|---|---|---|"]
-    for stage, c in REFERENCE_CLAIMS.items():
-        lines.append(f"| {stage} | {c['breaks_at_users'] or '-'} | {c['cause']} |")
+              "Its README table (loadtest/reference.py); its stage-3 and stage-4 figures have no "
+              "backing data in its repository, and it names its pool as the cause.", "",
+              "| stage | breaks at (users) | CPU at failure |", "|---|---|---|"]
+    for stage, c in reference.STAGES.items():
+        lines.append(f"| {stage} | {c['breaking_users']} | {c['cpu_at_failure_pct']} % |")
     lines += ["", "## Evidence at each break", ""]
     for config, arms in data["stages"].items():
         for arm, a in arms.items():

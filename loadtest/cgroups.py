@@ -7,7 +7,8 @@ libpod-<id>``): ``cpuacct.usage`` (ns), ``cpu.stat`` (nr_periods, nr_throttled,
 throttled_time), ``cpu.cfs_quota_us``/``cpu.cfs_period_us``, ``memory.usage_in_bytes``,
 ``memory.limit_in_bytes``, ``memory.failcnt``.
 
-``CgroupSampler`` appends one JSON line per interval; ``window`` turns the lines inside a
+``CgroupSampler`` appends one JSON line per interval (read back with
+``loadtest.report.read_jsonl``); ``window`` turns the lines inside a
 step's [start, end] into per-container figures: cores used, share of the quota, share of
 periods throttled, peak memory against the limit.
 """
@@ -87,12 +88,6 @@ class CgroupSampler(threading.Thread):
     def stop(self):
         self._halt.set()
         self.join(timeout=10)
-
-
-def read_samples(path: Path) -> list[dict]:
-    if not Path(path).exists():
-        return []
-    return [json.loads(line) for line in Path(path).read_text().splitlines() if line.strip()]
 
 
 def window(samples: list[dict], t_start: float, t_end: float) -> dict[str, dict]:

@@ -14,7 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from app.settings import Settings
-from capacity.shapes import SHAPES, pulumi_defaults
+from capacity.shapes import pulumi_defaults
 
 PROJECT = "shoplab"
 _APP = Settings()
@@ -90,7 +90,8 @@ def sizing_defaults(stage: str | None) -> dict:
     return merged
 
 
-SIZING_KEYS = frozenset().union(*(pulumi_defaults(name) for name in SHAPES))
+# every key with a default of its type (the sizing keys as the stage that owns them sets them)
+ALL_DEFAULTS = {**DEFAULTS, **sizing_defaults(None)}
 
 
 class Knobs:
@@ -102,10 +103,10 @@ class Knobs:
         self._defaults = {**DEFAULTS, **sizing_defaults(stage)}
 
     def get(self, key: str):
-        if key not in DEFAULTS and key not in SIZING_KEYS:
+        if key not in ALL_DEFAULTS:
             raise KeyError(f"{key}: not a shoplab setting (see knobs.DEFAULTS, capacity/shapes.py)")
         value = self._lookup(key)
-        return self._defaults.get(key) if value is None else value
+        return self._defaults[key] if value is None else value
 
     def int(self, key: str) -> int:
         return int(self.get(key))
@@ -122,7 +123,7 @@ class Knobs:
 def from_pulumi_config(config, stage: str | None = None) -> Knobs:
     """Knobs backed by ``pulumi.Config()`` (typed getters, so `"3"` in YAML reads as 3)."""
     def lookup(key: str):
-        default = {**DEFAULTS, **sizing_defaults(None)}[key]
+        default = ALL_DEFAULTS[key]
         if isinstance(default, bool):
             return config.get_bool(key)
         if isinstance(default, int):
