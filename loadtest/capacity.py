@@ -288,18 +288,20 @@ def _brief(s: dict) -> dict:
     return out
 
 
-def order(arms: list[str], round_no: int, rounds: int) -> list[str]:
-    """The arms of one round: alternating A B / B A between rounds, the last round ending with
-    ``shoplab``, so the lab is left running as Shoplab deploys it."""
-    last = sorted(arms, key=lambda a: a == "shoplab")
-    return last if (rounds - 1 - round_no) % 2 == 0 else last[::-1]
+def order(items: list[str], round_no: int, rounds: int, last: str = "shoplab") -> list[str]:
+    """The arms (or configurations) of one round: alternating A B / B A between rounds, the
+    last round ending with ``last``, so the lab is left running as Shoplab deploys it."""
+    final = sorted(items, key=lambda a: a == last)
+    return final if (rounds - 1 - round_no) % 2 == 0 else final[::-1]
 
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="cmd", required=True)
-    r = sub.add_parser("run", help="measure rounds of one configuration, arms interleaved")
-    r.add_argument("--config", required=True, choices=sorted(CONFIGS))
+    r = sub.add_parser("run", help="measure rounds of configurations, arms interleaved")
+    r.add_argument("--config", required=True,
+                   help=f"one or more of {', '.join(CONFIGS)}, comma-separated: interleaved "
+                        "in each round, the first one deployed last")
     r.add_argument("--profile", default="reference", choices=PROFILES)
     r.add_argument("--arms", default=",".join(ARMS))
     r.add_argument("--credits", default="burst", choices=("burst", "exhausted"))
@@ -307,16 +309,19 @@ def main(argv=None) -> int:
     r.add_argument("--quick", action="store_true", help="short steps: checks the pipeline")
     args = p.parse_args(argv)
     arms = [a for a in args.arms.split(",") if a]
-    unknown = set(arms) - set(ARMS)
-    if unknown:
-        p.error(f"unknown arm(s) {', '.join(sorted(unknown))}; known: {', '.join(ARMS)}")
-    if CONFIGS[args.config][0] == "3":    # its app hosts run the shop's image (cached build)
+    configs = [c for c in args.config.split(",") if c]
+    for kind, got, known in (("arm", arms, ARMS), ("config", configs, CONFIGS)):
+        unknown = set(got) - set(known)
+        if unknown or not got:
+            p.error(f"unknown {kind}(s) {', '.join(sorted(unknown))}; known: {', '.join(known)}")
+    if any(CONFIGS[c][0] == "3" for c in configs):   # its app hosts run the shop's image
         subprocess.run(["tools/build-app-image.sh"], cwd=ROOT, check=True, timeout=1800)
     for n in range(args.rounds):
-        for arm in order(arms, n, args.rounds):
-            print(f"=== round {n + 1}/{args.rounds}: config {args.config}, {args.profile}, "
-                  f"arm {arm}", flush=True)
-            run_round(args.config, args.profile, arm, args.credits, args.quick)
+        for config in order(configs, n, args.rounds, last=configs[0]):
+            for arm in order(arms, n, args.rounds):
+                print(f"=== round {n + 1}/{args.rounds}: config {config}, {args.profile}, "
+                      f"arm {arm}", flush=True)
+                run_round(config, args.profile, arm, args.credits, args.quick)
     return 0
 
 

@@ -13,7 +13,8 @@ LAB_DEPLOY_SECONDS ?= $(shell cat .state/lab/stage$(STAGE)/deploy-seconds 2>/dev
 EXPERIMENTS ?= all
 POOL_ARGS ?= --rds-class db.t3.micro --hosts 2 --workers 2 --threads 4
 
-# the capacity lab (loadtest/capacity.py): CONFIG 1 | 2 | 2-one-app-host | 3
+# the capacity lab (loadtest/capacity.py): CONFIG 1 | 2 | 2-one-app-host | 3, or several
+# comma-separated (interleaved in each round: CONFIG=2,2-one-app-host measures scaling)
 CONFIG ?= $(STAGE)
 PROFILE ?= reference
 ROUNDS ?= 3

@@ -99,6 +99,15 @@ def test_arms_alternate_between_rounds_and_the_lab_is_left_as_shoplab_deploys_it
     assert got == [["reference_shaped", "shoplab"], ["shoplab", "reference_shaped"],
                    ["reference_shaped", "shoplab"]]
     assert capacity.order(arms, 1, 2) == ["reference_shaped", "shoplab"]
+    configs = ["2", "2-one-app-host"]     # configurations interleave the same way
+    assert capacity.order(configs, 2, 3, last="2") == ["2-one-app-host", "2"]
+    assert capacity.order(configs, 1, 3, last="2") == ["2", "2-one-app-host"]
+
+
+def test_an_unknown_configuration_is_refused_before_anything_deploys(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        capacity.main(["run", "--config", "2,9"])
+    assert exit_.value.code == 2 and "unknown config(s) 9" in capsys.readouterr().err
 
 
 def test_a_busy_machine_is_flagged():
