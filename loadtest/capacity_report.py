@@ -31,6 +31,7 @@ from pathlib import Path
 from capacity.lab_sizes import DEFAULT_CORES_PER_VCPU
 from loadtest import reference
 from loadtest.capacity import CONFIGS, RESULTS, SLO
+from loadtest.compare import config_lines
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT_JSON = ROOT / "loadtest" / "results" / "capacity.json"
@@ -73,6 +74,7 @@ def _spread(values: list[float]) -> tuple[float | None, float | None, float | No
 def arm_summary(group: list[dict]) -> dict:
     users = _spread([r["capacity_users_at_slo"] for r in group])
     rps = _spread([r["capacity_rps_at_slo"] for r in group])
+    deploy = _spread([r.get("deploy_seconds") for r in group])
     causes = Counter(r["breaking_point_cause"] for r in group)
     config, profile = group[0]["config"], group[0]["profile"]
     cost = monthly_cost(config, profile)
@@ -99,6 +101,9 @@ def arm_summary(group: list[dict]) -> dict:
         "cost_per_1000_users_usd": round(cost / (full / 1000), 2) if cost and full else None,
         "cost_per_1000_users_usd_lab_scale": (round(cost / (users[0] / 1000), 2)
                                               if cost and users[0] else None),
+        "deploy_seconds": deploy[0], "deploy_seconds_min": deploy[1],
+        "deploy_seconds_max": deploy[2],
+        "config_lines": config_lines(int(CONFIGS[config][0])),
         "reports": sorted(r["dir"] for r in group),
     }
 
@@ -155,8 +160,8 @@ def markdown(data: dict) -> str:
                   "| config | arm | users at SLO (min-max) | req/s at SLO, open loop (min-max) "
                   "| users per full vCPU (extrapolated) | cause at the break | rounds (busy) "
                   "| valid | generator CPU max | app CPU (cores) | $/month "
-                  "| $ per 1,000 users (est., full vCPU) |",
-                  "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+                  "| $ per 1,000 users (est., full vCPU) | deploy, s (min-max) | config lines |",
+                  "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
         for config, arms in block.items():
             for arm, a in arms.items():
                 lines.append(
@@ -167,7 +172,9 @@ def markdown(data: dict) -> str:
                     f"| {a['breaking_point_cause']} "
                     f"| {a['rounds']} ({a['busy_rounds']}) | {'yes' if a['valid'] else 'NO'} "
                     f"| {_fmt(a['generator_cpu_share_max'], '.0%')} | {_fmt(a['cpu_limit_cores'], '.3f')} "
-                    f"| {_fmt(a['monthly_cost_usd'], '.2f')} | {_fmt(a['cost_per_1000_users_usd'], '.2f')} |")
+                    f"| {_fmt(a['monthly_cost_usd'], '.2f')} | {_fmt(a['cost_per_1000_users_usd'], '.2f')} "
+                    f"| {_fmt(a['deploy_seconds'])} ({_fmt(a['deploy_seconds_min'])}-"
+                    f"{_fmt(a['deploy_seconds_max'])}) | {_fmt(a['config_lines'])} |")
         lines.append("")
         for name, value in ratios(block).items():
             lines.append(f"- {name}: **{value}x**")

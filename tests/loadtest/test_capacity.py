@@ -125,7 +125,8 @@ def write_round(root, config, arm, users, rps, cause="cpu", quick=False, valid=T
         "config": config, "profile": "reference", "arm": arm, "credits": "burst", "quick": quick,
         "capacity_users_at_slo": users, "capacity_rps_at_slo": rps, "breaking_point_cause": cause,
         "breaking_point_evidence": "e", "generator_cpu_share_max": 0.3, "valid": valid,
-        "busy": [], "cpu_limit_cores": 0.125, "lab_cores_per_vcpu": 0.125}))
+        "busy": [], "cpu_limit_cores": 0.125, "lab_cores_per_vcpu": 0.125,
+        "deploy_seconds": 100.0 + 10 * n}))
 
 
 def test_the_report_takes_medians_over_rounds_and_ignores_quick_ones(tmp_path):
@@ -144,5 +145,7 @@ def test_the_report_takes_medians_over_rounds_and_ignores_quick_ones(tmp_path):
     assert s["cost_per_1000_users_usd"] == pytest.approx(s["monthly_cost_usd"] / 0.96, rel=1e-3)
     assert s["cost_per_1000_users_usd_lab_scale"] == pytest.approx(s["monthly_cost_usd"] / 0.12, rel=1e-3)
     assert data["stages"]["1"]["reference_shaped"]["breaking_point_cause"] == "pool"
+    assert (s["deploy_seconds"], s["deploy_seconds_min"], s["deploy_seconds_max"]) == (110, 100, 120)
+    assert s["config_lines"] > 0          # stage 1's inventory, playbook and roles, counted
     assert capacity_report.ratios(data["stages"]) == {"1: shoplab / reference_shaped": 6.0}
     assert "| 1 | shoplab | 120 (100-150)" in capacity_report.markdown(data)
