@@ -14,8 +14,10 @@ LAB_PROFILE / LAB_ARM), wait for the machine to calm down and record its state, 
 The generator runs on its own CPUs (capacity/lab_sizes.py) and its CPU is measured in every
 step: a step where it passes ``GENERATOR_LIMIT`` of its share is *invalid* and ends what the
 round can claim. The hosts' CPU, throttling and memory come from their cgroups
-(loadtest/cgroups.py), the pool from the app's /metrics; ``classify`` names the cause at the
-break. Each round is written to ``loadtest/results/capacity/<config>-<profile>-<arm>/<UTC>/``
+(loadtest/cgroups.py), the pool from the app's /metrics, and the database side (pgbouncer's
+queue, PostgreSQL's connections against max_connections, server-side p95) from the lab's
+Prometheus (host mon1, on 127.0.0.1:909N; loadtest/promql.py) when the inventory has one;
+``classify`` names the cause at the break. Each round is written to ``loadtest/results/capacity/<config>-<profile>-<arm>/<UTC>/``
 as it finishes (round.json beside its raw files), so a matrix of rounds accumulates over
 sessions; arms alternate between rounds (A B, then B A) so neither always runs on a warmer
 machine, and the last round ends with Shoplab's own arm deployed. ``loadtest.capacity_report`` combines whatever rounds exist.
@@ -35,7 +37,7 @@ from pathlib import Path
 from capacity.arms import ARMS
 from capacity.lab_sizes import (DEFAULT_CORES_PER_VCPU, PROFILES, cores_per_vcpu, cpu_sets,
                                 host_tier, read_inventory)
-from loadtest import cgroups, machine, run
+from loadtest import cgroups, machine, promql, run
 from loadtest.breaking import aggregate
 from loadtest.openloop import GENERATOR_CPU_LIMIT as GENERATOR_LIMIT   # of its own CPU share
 from loadtest.openloop import sweep
@@ -83,6 +85,8 @@ def classify(step: dict, hosts: dict[str, dict], tiers: dict[str, str], pool: di
     use against max_connections). A pool that makes requests wait while the app hosts are
     below their quota is the pool; waits while the hosts are at their quota are the CPU's."""
     prom = prom or {}
+    pgb_waiting = (prom.get("pgbouncer") or {}).get("max_waiting_clients") or 0
+    db_used = (prom.get("postgres") or {}).get("max_used_fraction") or 0
 
     def tier(name):
         return {c: h for c, h in hosts.items() if tiers.get(c) == name}
@@ -108,10 +112,11 @@ def classify(step: dict, hosts: dict[str, dict], tiers: dict[str, str], pool: di
     if timeouts or waiting >= 1:
         return "pool", (f"{timeouts:.0f} pool timeouts, {waiting:.1f} requests waiting for a "
                         f"connection on average, app hosts below their quota: {show(app)}")
-    if (prom.get("pgbouncer_waiting_max") or 0) >= 1:
-        return "pgbouncer_queue", f"{prom['pgbouncer_waiting_max']:.0f} clients waiting in pgbouncer"
-    if (prom.get("db_connections_share") or 0) >= 0.95:
-        return "db_connections", (f"{prom['db_connections_share']:.0%} of max_connections in use")
+    if pgb_waiting >= 1:
+        return "pgbouncer_queue", (f"up to {pgb_waiting:.0f} clients waiting in pgbouncer for a "
+                                   f"server connection, app hosts below their quota: {show(app)}")
+    if db_used >= 0.95:
+        return "db_connections", f"{db_used:.0%} of PostgreSQL's max_connections in use"
     for name, cause in (("db", "cpu"), ("redis", "redis"), ("lb", "load_balancer")):
         busy = at_quota(tier(name))
         if busy:
@@ -121,6 +126,26 @@ def classify(step: dict, hosts: dict[str, dict], tiers: dict[str, str], pool: di
     if step.get("error_rate", 0) >= SLO["error_rate"]:
         return "errors", f"error rate {step['error_rate']:.1%} with no host at its limits"
     return "unknown", f"p95 {step['p95_ms']:.0f} ms with no host at its limits: {show(hosts)}"
+
+
+def prometheus(stage: str) -> promql.Prometheus | None:
+    """The lab's Prometheus (tools/lab/up.sh publishes it on 127.0.0.1:909N), if it answers."""
+    prom = promql.Prometheus(f"http://127.0.0.1:{9090 + int(stage)}", timeout=5)
+    try:
+        prom.value("vector(1)")
+    except promql.PrometheusError:
+        return None
+    return prom
+
+
+def prom_figures(prom: promql.Prometheus | None, start: float, end: float) -> dict:
+    """``promql.step_figures`` of a step ({} without Prometheus, or when it failed to answer)."""
+    if prom is None:
+        return {}
+    try:
+        return promql.step_figures(prom, start, end)
+    except promql.PrometheusError as exc:
+        return {"error": str(exc)}
 
 
 def generator_share(samples: list[dict], t0: float, t1: float) -> float | None:
@@ -195,17 +220,19 @@ def run_round(config: str, profile: str, arm: str, credits: str, quick: bool,
     record["lab_cores_per_vcpu"] = record["sizes"]["lab_cores_per_vcpu"]
     containers = cgroups.lab_containers(f"shoplab.lab=stage{stage}")
     tiers = host_tiers(inventory)
+    prom = prometheus(stage)
+    record["prometheus"] = prom is not None
     sampler = cgroups.CgroupSampler(rdir / "cgroup.jsonl", containers)
     sampler.start()
     try:
         record["warm_up_requests"] = warm_up(target, 5 if quick else 20)
         run_dir = closed_loop(target, stage, name, rdir, quick)
-        steps = closed_steps(run_dir, rdir)
+        steps = closed_steps(run_dir, rdir, prom)
         closed_cap, _, _ = capacity_of(steps, "users")
         open_steps = open_loop(target, rdir, closed_cap / MEAN_THINK_S, quick)
     finally:
         sampler.stop()
-    record.update(analyse(rdir, tiers, steps, open_steps), run_dir=run_dir.name)
+    record.update(analyse(rdir, tiers, steps, open_steps, prom), run_dir=run_dir.name)
     record["finished"] = time.time()
     (rdir / "round.json").write_text(json.dumps(record, indent=2))
     print(f"=== {name}: {record['capacity_users_at_slo']} users, {record['capacity_rps_at_slo']} "
@@ -226,7 +253,7 @@ def closed_loop(target: str, stage: str, name: str, rdir: Path, quick: bool) -> 
     return run_dir
 
 
-def closed_steps(run_dir: Path, rdir: Path) -> list[dict]:
+def closed_steps(run_dir: Path, rdir: Path, prom: promql.Prometheus | None = None) -> list[dict]:
     """The closed loop's steps, each with its generator share, hosts and pool figures (the
     closed loop is over before the open loop starts: its cgroup samples are complete)."""
     samples = read_jsonl(run_dir / "samples.jsonl")
@@ -236,7 +263,8 @@ def closed_steps(run_dir: Path, rdir: Path) -> list[dict]:
         share = generator_share(samples, s["t_start"], s["t_end"])
         s.update(generator_cpu_share=share, valid=share is None or share <= GENERATOR_LIMIT,
                  hosts=cgroups.window(cg, s["t_start"], s["t_end"]),
-                 pool=aggregate(samples, s["t_start"], s["t_end"]))
+                 pool=aggregate(samples, s["t_start"], s["t_end"]),
+                 prom=prom_figures(prom, s["t_start"], s["t_end"]))
     return steps
 
 
@@ -247,15 +275,17 @@ def open_loop(target: str, rdir: Path, estimate_rps: float, quick: bool) -> list
                           warmup_s=2 if quick else 5, out_path=rdir / "openloop.jsonl")
 
 
-def analyse(rdir: Path, tiers: dict[str, str], steps: list[dict], open_steps: list[dict]) -> dict:
+def analyse(rdir: Path, tiers: dict[str, str], steps: list[dict], open_steps: list[dict],
+            prom: promql.Prometheus | None = None) -> dict:
     cg = read_jsonl(rdir / "cgroup.jsonl")
     for s in open_steps:
         s["valid"] = (s.get("generator_cpu_share") or 0) <= GENERATOR_LIMIT
         s["hosts"] = cgroups.window(cg, s["started"], s["ended"])
+        s["prom"] = prom_figures(prom, s["started"], s["ended"])
     users, broke, valid_c = capacity_of(steps, "users")
     rps, broke_open, valid_o = capacity_of(open_steps, "rate")
     if broke:
-        cause, evidence = classify(broke, broke["hosts"], tiers, broke["pool"])
+        cause, evidence = classify(broke, broke["hosts"], tiers, broke["pool"], broke.get("prom"))
     else:
         cause, evidence = "none", "held the SLO at every step run"
     app_quota = sum((steps[0]["hosts"].get(c, {}).get("quota_cores") or 0)
@@ -267,7 +297,8 @@ def analyse(rdir: Path, tiers: dict[str, str], steps: list[dict], open_steps: li
         "breaking_point_users": broke["users"] if broke else None,
         "breaking_point_rate": broke_open["rate"] if broke_open else None,
         "breaking_point_cause": cause, "breaking_point_evidence": evidence,
-        "open_loop_cause": (classify(broke_open, broke_open["hosts"], tiers, {})[0]
+        "open_loop_cause": (classify(broke_open, broke_open["hosts"], tiers, {},
+                                     broke_open.get("prom"))[0]
                             if broke_open else "none"),
         "generator_cpu_share_max": max(gen) if gen else None,
         "valid": valid_c and valid_o, "cpu_limit_cores": round(app_quota, 4) if app_quota else None,
@@ -282,6 +313,8 @@ def _brief(s: dict) -> dict:
             "started", "ended")
     out = {k: s[k] for k in keep if k in s}
     out["hosts"] = s.get("hosts", {})
+    if s.get("prom"):
+        out["prom"] = s["prom"]
     if s.get("pool"):
         out["pool"] = {k: s["pool"].get(k) for k in ("pool_waiting_mean", "pool_waiting_max",
                                                      "pool_timeouts", "pool_wait_ms_per_request")}

@@ -74,8 +74,19 @@ def test_the_load_balancer_memory_and_errors_are_named():
     errors = {**BROKE, "error_rate": 0.2}
     assert capacity.classify(errors, {"s2-app1": idle_app}, TIERS, {})[0] == "errors"
     assert capacity.classify(BROKE, {"s2-app1": idle_app}, TIERS, {})[0] == "unknown"
-    assert capacity.classify(BROKE, {"s2-app1": idle_app}, TIERS, {},
-                             {"pgbouncer_waiting_max": 4})[0] == "pgbouncer_queue"
+    # the database side, as loadtest/promql.step_figures gives it
+    queue = capacity.classify(BROKE, {"s2-app1": idle_app}, TIERS, {},
+                              {"pgbouncer": {"max_waiting_clients": 4.0}})
+    assert queue[0] == "pgbouncer_queue" and "4 clients waiting in pgbouncer" in queue[1]
+    full_db = {"postgres": {"max_used_fraction": 0.97}, "pgbouncer": {"max_waiting_clients": None}}
+    assert capacity.classify(BROKE, {"s2-app1": idle_app}, TIERS, {}, full_db)[0] == "db_connections"
+    # an app at its quota is the CPU's, whatever queues form behind it
+    assert capacity.classify(BROKE, HOSTS_AT_QUOTA, TIERS, {}, full_db)[0] == "cpu"
+
+
+def test_without_prometheus_a_round_records_no_database_figures():
+    assert capacity.prom_figures(None, 0, 10) == {}
+    assert capacity.prometheus("9") is None     # nothing listens on 127.0.0.1:9099
 
 
 def step(users, p95, err=0.0, valid=True):

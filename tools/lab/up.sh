@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `make lab STAGE=N`: start the stage's hosts as systemd containers on their own podman
 # network, configure them with ansible/site.yml, seed the catalogue, publish nginx on
-# 127.0.0.1:808N and buy a product through it. Re-runnable: existing containers are reused,
+# 127.0.0.1:808N (and Prometheus on 127.0.0.1:909N) and buy a product through it. Re-runnable: existing containers are reused,
 # unless their size changed (then they are recreated).
 # Each host is limited like the instance it stands for (capacity/lab_sizes.py): LAB_PROFILE
 # (reference | stack), LAB_CREDITS (burst | exhausted), LAB_CORES_PER_VCPU. LAB_ARM (shoplab |
@@ -16,6 +16,7 @@ PLAYBOOK=ansible/stage$STAGE.yml; [ -f "$PLAYBOOK" ] || PLAYBOOK=ansible/site.ym
 IMAGE=${IMAGE:-localhost/shoplab-debian-systemd:bookworm}
 NET=shoplab-s$STAGE
 PORT=$((8080 + STAGE))
+PROM_PORT=$((9090 + STAGE))   # the lab's Prometheus (group monitoring), read by loadtest/capacity.py
 LABEL=shoplab.lab=stage$STAGE
 SEED_PRODUCTS=${SEED_PRODUCTS:-50}
 # the load test's own catalogue: its shopper journey buys these, never the reference's products
@@ -61,6 +62,7 @@ for line in "${HOSTS[@]}"; do
   read -r name ctr groups size flags <<<"$line"
   publish=()
   [[ ,$groups, == *,lb,* ]] && publish=(-p "127.0.0.1:$PORT:80")
+  [[ ,$groups, == *,monitoring,* ]] && publish=(-p "127.0.0.1:$PROM_PORT:9090")
   if podman container exists "$ctr" &&
      [ "$(podman inspect -f '{{index .Config.Labels "shoplab.size"}}' "$ctr")" != "$size" ]; then
     echo "$ctr: size changed to $size: recreating it"
