@@ -30,11 +30,12 @@ import os
 import statistics
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from pathlib import Path
 
-from capacity.arms import ARMS
+from capacity.arms import ALL_ARMS, ARMS, EXPERIMENTS, health_checks
 from capacity.lab_sizes import (DEFAULT_CORES_PER_VCPU, PROFILES, cores_per_vcpu, cpu_sets,
                                 host_tier, read_inventory)
 from loadtest import cgroups, machine, promql, run
@@ -180,6 +181,20 @@ def deploy(config: str, profile: str, arm: str, credits: str) -> float:
     return round(time.monotonic() - t0, 1)
 
 
+def probe(target: str, checks: dict, targets: int, stop: threading.Event, counts: dict) -> None:
+    """A load balancer's health checks (``capacity.arms.health_checks``): every interval,
+    ``per_target`` GETs of the path for each of ``targets`` app hosts (through the lab's load
+    balancer, which spreads them over the hosts), until ``stop``. Counts sent and failed."""
+    while not stop.is_set():
+        for _ in range(checks["per_target"] * targets):
+            try:
+                urllib.request.urlopen(target + checks["path"], timeout=5).read()
+                counts["ok"] += 1
+            except OSError:
+                counts["failed"] += 1
+        stop.wait(checks["interval_s"])
+
+
 def calm_down(limit_s: float = 120.0) -> None:
     """Wait (bounded) for the deploy's load to decay before measuring."""
     deadline = time.monotonic() + limit_s
@@ -224,6 +239,11 @@ def run_round(config: str, profile: str, arm: str, credits: str, quick: bool,
     record["prometheus"] = prom is not None
     sampler = cgroups.CgroupSampler(rdir / "cgroup.jsonl", containers)
     sampler.start()
+    checks, stop, counts = health_checks(arm, stage), threading.Event(), {"ok": 0, "failed": 0}
+    if checks:
+        record["health_checks"] = {**checks, "counts": counts}
+        threading.Thread(target=probe, daemon=True, args=(
+            target, checks, sum(1 for t in tiers.values() if t == "app"), stop, counts)).start()
     try:
         record["warm_up_requests"] = warm_up(target, 5 if quick else 20)
         run_dir = closed_loop(target, stage, name, rdir, quick)
@@ -231,6 +251,7 @@ def run_round(config: str, profile: str, arm: str, credits: str, quick: bool,
         closed_cap, _, _ = capacity_of(steps, "users")
         open_steps = open_loop(target, rdir, closed_cap / MEAN_THINK_S, quick)
     finally:
+        stop.set()
         sampler.stop()
     record.update(analyse(rdir, tiers, steps, open_steps, prom), run_dir=run_dir.name)
     record["finished"] = time.time()
@@ -336,14 +357,16 @@ def main(argv=None) -> int:
                    help=f"one or more of {', '.join(CONFIGS)}, comma-separated: interleaved "
                         "in each round, the first one deployed last")
     r.add_argument("--profile", default="reference", choices=PROFILES)
-    r.add_argument("--arms", default=",".join(ARMS))
+    r.add_argument("--arms", default=",".join(ARMS),
+                   help=f"comma-separated arms ({', '.join(ALL_ARMS)}) or experiments "
+                        f"({', '.join(EXPERIMENTS)}: both of its arms)")
     r.add_argument("--credits", default="burst", choices=("burst", "exhausted"))
     r.add_argument("--rounds", type=int, default=3)
     r.add_argument("--quick", action="store_true", help="short steps: checks the pipeline")
     args = p.parse_args(argv)
-    arms = [a for a in args.arms.split(",") if a]
+    arms = [arm for a in args.arms.split(",") if a for arm in EXPERIMENTS.get(a, (a,))]
     configs = [c for c in args.config.split(",") if c]
-    for kind, got, known in (("arm", arms, ARMS), ("config", configs, CONFIGS)):
+    for kind, got, known in (("arm", arms, ALL_ARMS), ("config", configs, CONFIGS)):
         unknown = set(got) - set(known)
         if unknown or not got:
             p.error(f"unknown {kind}(s) {', '.join(sorted(unknown))}; known: {', '.join(known)}")

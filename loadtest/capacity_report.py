@@ -28,6 +28,7 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+from capacity.arms import EXPERIMENTS
 from capacity.lab_sizes import DEFAULT_CORES_PER_VCPU
 from loadtest import reference
 from loadtest.capacity import CONFIGS, RESULTS, SLO
@@ -124,6 +125,37 @@ def build(results: Path = RESULTS) -> dict:
         else:
             where = out["stages"] if profile == "reference" else out["stack_profile"]["stages"]
         where.setdefault(config, {})[arm] = arm_summary(group)
+    out["experiments"] = experiments(out["stages"])
+    return out
+
+
+# the reference's tuning claims (seed-system.md section 8), beside each experiment's ratio
+CLAIMS = {
+    "pgbouncer": {"claimed_ratio": reference.FINDINGS["pgbouncer_transaction_vs_session"],
+                  "claim": "transaction pooling gave ~3x the throughput of session pooling"},
+    "health_checks": {"claimed_pool_freed": reference.FINDINGS["readiness_pool_freed"],
+                      "claim": "health checks every 30 s instead of 5 s freed ~20 % of the pool"},
+}
+
+
+def experiments(stages: dict) -> dict:
+    """Per configuration and experiment (capacity.arms.EXPERIMENTS) whose two arms both have
+    rounds: capacity with the tuning over capacity without it, users and req/s (medians)."""
+    out: dict = {}
+    for config, arms in stages.items():
+        for name, (without, with_) in EXPERIMENTS.items():
+            a, b = arms.get(without), arms.get(with_)
+            if not (a and b):
+                continue
+            ratio = {}
+            for key in ("capacity_users_at_slo", "capacity_rps_at_slo"):
+                ratio[key] = round(b[key] / a[key], 2) if a[key] and b[key] is not None else None
+            out.setdefault(config, {})[name] = {
+                "without": without, "with": with_, "ratio_users": ratio["capacity_users_at_slo"],
+                "ratio_rps": ratio["capacity_rps_at_slo"],
+                "causes": {without: a["breaking_point_cause"], with_: b["breaking_point_cause"]},
+                "valid": a["valid"] and b["valid"], "rounds": min(a["rounds"], b["rounds"]),
+                **CLAIMS[name]}
     return out
 
 
@@ -178,6 +210,21 @@ def markdown(data: dict) -> str:
         lines.append("")
         for name, value in ratios(block).items():
             lines.append(f"- {name}: **{value}x**")
+        lines.append("")
+    if data.get("experiments"):
+        lines += ["## The reference's tuning claims, re-measured (`make experiments`)", "",
+                  "Each experiment is two arms of the reference's shape on the sized lab that "
+                  "differ in one setting (capacity/arms.py); the ratio is capacity with the "
+                  "tuning over capacity without it (medians of the rounds).", "",
+                  "| config | experiment | users ratio | req/s ratio | causes (without / with) "
+                  "| rounds | valid | the reference's claim |", "|---|---|---|---|---|---|---|---|"]
+        for config, exps in data["experiments"].items():
+            for name, e in exps.items():
+                lines.append(
+                    f"| {config} | {name} | {_fmt(e['ratio_users'], '.2f')}x "
+                    f"| {_fmt(e['ratio_rps'], '.2f')}x | {e['causes'][e['without']]} / "
+                    f"{e['causes'][e['with']]} | {e['rounds']} | {'yes' if e['valid'] else 'NO'} "
+                    f"| {e['claim']} (a claim) |")
         lines.append("")
     lines += ["## The reference's own claims (claims, not measurements)", "",
               "Its README table (loadtest/reference.py); its stage-3 and stage-4 figures have no "

@@ -81,3 +81,21 @@ def test_the_shoplab_arm_changes_nothing_and_unknown_arms_are_refused():
     assert arms.arm_vars("shoplab", "2") == {"lab_arm": "shoplab"}
     with pytest.raises(ValueError, match="arm"):
         arms.arm_vars("fastest", "2")
+
+
+def test_each_experiment_is_two_arms_of_the_reference_shape_that_differ_in_one_setting():
+    base = arms.arm_vars("reference_shaped", "2")
+    for without, with_ in arms.EXPERIMENTS.values():
+        a, b = arms.arm_vars(without, "2"), arms.arm_vars(with_, "2")
+        differ = {k for k in a.keys() | b.keys() if a.get(k) != b.get(k)} - {"lab_arm"}
+        assert len(differ) <= 1, differ      # the probes differ outside Ansible: no var at all
+        assert a["shop_app_db_pool_max_size"] == base["shop_app_db_pool_max_size"]
+    session = arms.arm_vars("reference_pgbouncer_session", "2")
+    assert session["shop_db_via_pgbouncer"] is True and session["pgbouncer_pool_mode"] == "session"
+    assert "postgresql_hba_entries" not in session     # pgbouncer reaches it on loopback
+    fast, slow = (arms.health_checks(a, "2") for a in arms.EXPERIMENTS["health_checks"])
+    assert (fast["interval_s"], slow["interval_s"]) == (5, 30) and fast["path"] == slow["path"]
+    # the reference's own: only its stage 3 probed a route that queries the database
+    assert arms.health_checks("reference_shaped", "3")["interval_s"] == 30
+    assert arms.health_checks("reference_shaped", "2") is None
+    assert arms.health_checks("shoplab", "3") is None

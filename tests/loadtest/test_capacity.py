@@ -160,3 +160,48 @@ def test_the_report_takes_medians_over_rounds_and_ignores_quick_ones(tmp_path):
     assert s["config_lines"] > 0          # stage 1's inventory, playbook and roles, counted
     assert capacity_report.ratios(data["stages"]) == {"1: shoplab / reference_shaped": 6.0}
     assert "| 1 | shoplab | 120 (100-150)" in capacity_report.markdown(data)
+
+
+def test_health_checks_probe_every_target_each_interval_until_stopped():
+    import http.server
+    import threading
+    paths = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            paths.append(self.path)
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    stop, counts = threading.Event(), {"ok": 0, "failed": 0}
+    checks = {"path": "/api/products", "interval_s": 30, "per_target": 2}
+    t = threading.Thread(target=capacity.probe, args=(
+        f"http://127.0.0.1:{server.server_port}", checks, 3, stop, counts))
+    t.start()
+    for _ in range(100):          # the first interval's probes: 2 per target, 3 targets
+        if counts["ok"] >= 6:
+            break
+        stop.wait(0.05)
+    stop.set()
+    t.join(5)
+    server.shutdown()
+    assert not t.is_alive() and counts == {"ok": 6, "failed": 0}
+    assert set(paths) == {"/api/products"}
+
+
+def test_an_experiment_is_reported_as_the_ratio_of_its_two_arms(tmp_path):
+    for n in range(3):
+        write_round(tmp_path, "2", "reference_pgbouncer_session", 40, 20, cause="pgbouncer_queue", n=n)
+        write_round(tmp_path, "2", "reference_pgbouncer_transaction", 60 + n, 30, n=n)
+    write_round(tmp_path, "2", "reference_probes_5s", 50, 25, n=0)   # its pair has no rounds
+    data = capacity_report.build(tmp_path)
+    e = data["experiments"]["2"]
+    assert set(e) == {"pgbouncer"}
+    assert (e["pgbouncer"]["ratio_users"], e["pgbouncer"]["ratio_rps"]) == (1.52, 1.5)
+    assert e["pgbouncer"]["causes"]["reference_pgbouncer_session"] == "pgbouncer_queue"
+    assert e["pgbouncer"]["claimed_ratio"] == 3.0
+    assert "| 2 | pgbouncer | 1.52x | 1.50x | pgbouncer_queue / cpu | 3 | yes" in capacity_report.markdown(data)
