@@ -37,7 +37,7 @@ from pathlib import Path
 
 from capacity.arms import ALL_ARMS, ARMS, EXPERIMENTS, health_checks
 from capacity.lab_sizes import (DEFAULT_CORES_PER_VCPU, PROFILES, cores_per_vcpu, cpu_sets,
-                                host_tier, read_inventory)
+                                host_tier)
 from loadtest import cgroups, machine, promql, run
 from loadtest.breaking import aggregate
 from loadtest.openloop import GENERATOR_CPU_LIMIT as GENERATOR_LIMIT   # of its own CPU share
@@ -73,9 +73,10 @@ def within_slo(step: dict) -> bool:
 
 # --- the cause at the break --------------------------------------------------------------
 
-def host_tiers(inventory: str) -> dict[str, str]:
-    """{container: tier} of the lab's hosts (stage 1's one host is its app host)."""
-    return {ctr: host_tier(groups) for _, ctr, groups in read_inventory(inventory)[1]}
+def host_tiers(sizes: dict) -> dict[str, str]:
+    """{container: tier} of the lab's hosts, from the deploy's sizes.json (capacity.lab_sizes;
+    stage 1's one host is its app host)."""
+    return {h["container"]: host_tier(h["groups"]) for h in sizes["lab_sizes"].values()}
 
 
 def classify(step: dict, hosts: dict[str, dict], tiers: dict[str, str], pool: dict,
@@ -217,7 +218,7 @@ def warm_up(target: str, seconds: float) -> int:
 
 def run_round(config: str, profile: str, arm: str, credits: str, quick: bool,
               out: Path = RESULTS) -> Path:
-    stage, inventory = CONFIGS[config]
+    stage = CONFIGS[config][0]
     target = f"http://127.0.0.1:{8080 + int(stage)}"
     scale = cores_per_vcpu()
     name = (f"{config}-{profile}-{arm}" + ("-exhausted" if credits == "exhausted" else "")
@@ -234,7 +235,7 @@ def run_round(config: str, profile: str, arm: str, credits: str, quick: bool,
     record["sizes"] = json.loads((ROOT / f".state/lab/stage{stage}/sizes.json").read_text())
     record["lab_cores_per_vcpu"] = record["sizes"]["lab_cores_per_vcpu"]
     containers = cgroups.lab_containers(f"shoplab.lab=stage{stage}")
-    tiers = host_tiers(inventory)
+    tiers = host_tiers(record["sizes"])
     prom = prometheus(stage)
     record["prometheus"] = prom is not None
     sampler = cgroups.CgroupSampler(rdir / "cgroup.jsonl", containers)

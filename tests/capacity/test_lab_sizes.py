@@ -99,3 +99,18 @@ def test_each_experiment_is_two_arms_of_the_reference_shape_that_differ_in_one_s
     assert arms.health_checks("reference_shaped", "3")["interval_s"] == 30
     assert arms.health_checks("reference_shaped", "2") is None
     assert arms.health_checks("shoplab", "3") is None
+
+
+def test_one_call_gives_the_podman_lines_and_the_extra_vars_of_every_lab_host(tmp_path, capsys):
+    import json
+    from loadtest.capacity import host_tiers
+    out = tmp_path / "sizes.json"
+    assert lab_sizes.main(["ansible/inventories/lab-stage2", "--json", str(out)]) == 0
+    lines = {ln.split()[0]: ln.split() for ln in capsys.readouterr().out.splitlines()}
+    assert set(lines) == {"lb1", "app1", "app2", "db1", "redis1", "mon1"}
+    assert lines["app1"][1:3] == ["shoplab-s2-app1", "app"] and "--cpuset-cpus=0" in lines["app1"]
+    data = json.loads(out.read_text())
+    assert data["lab_sizes"]["app1"]["label"] == lines["app1"][3]
+    tiers = host_tiers(data)        # what a capacity round reads: no second inventory pass
+    assert tiers["shoplab-s2-mon1"] == "monitoring" and tiers["shoplab-s2-db1"] == "db"
+    assert data["lab_sizes"]["mon1"]["cpus"] is None        # beside the generator, unlimited

@@ -45,8 +45,9 @@ podman network exists "$NET" || podman network create --label "$LABEL" "$NET" >/
 mkdir -p "$STATE"
 # <name> <container> <groups> <size label> <podman flags...> per host, and the same sizes plus
 # the arm's settings as extra vars for the playbook (the stage-3 app containers read them)
-mapfile -t HOSTS < <(python3 -m capacity.lab_sizes "$INVENTORY" --profile "$LAB_PROFILE" --credits "$LAB_CREDITS")
-python3 -m capacity.lab_sizes "$INVENTORY" --profile "$LAB_PROFILE" --credits "$LAB_CREDITS" --json > "$STATE/sizes.json"
+mapfile -t HOSTS < <(python3 -m capacity.lab_sizes "$INVENTORY" --profile "$LAB_PROFILE" \
+  --credits "$LAB_CREDITS" --json "$STATE/sizes.json")
+[ ${#HOSTS[@]} -gt 0 ] || { echo "no lab hosts from $INVENTORY"; exit 1; }
 python3 -m capacity.arms "$LAB_ARM" "$STAGE" > "$STATE/arm.json"
 # stage 3: hosts of group app_image are containers of the shop's image (no systemd, as on
 # Fargate) that the playbook starts itself; they join HOSTS again after the deploy
