@@ -48,7 +48,11 @@ from loadtest.run import cpu_list
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "loadtest" / "results" / "capacity"
 SLO = {"p95_ms": 500.0, "error_rate": 0.01}       # the reference's k6 thresholds
+# A host is at its CPU limit when it used SATURATED of its quota over the step, or when most
+# of the CFS periods in which it ran ended throttled (THROTTLED): its demand passed the quota
+# in bursts, and requests queued for CPU even though the step's mean stayed below it.
 SATURATED = 0.90                                 # of a host's CPU quota
+THROTTLED = 0.50                                 # of the periods it ran in (cpu.stat)
 MEAN_THINK_S = 1.5                               # the mix's think time, uniform 0.5-2.5 s
 
 # configuration -> (lab stage, inventory)
@@ -94,7 +98,8 @@ def classify(step: dict, hosts: dict[str, dict], tiers: dict[str, str], pool: di
         return {c: h for c, h in hosts.items() if tiers.get(c) == name}
 
     def at_quota(group):
-        return {c: h for c, h in group.items() if (h.get("quota_share") or 0) >= SATURATED}
+        return {c: h for c, h in group.items() if (h.get("quota_share") or 0) >= SATURATED
+                or (h.get("throttled_share") or 0) >= THROTTLED}
 
     def show(group):
         return ", ".join(f"{c} {h['cores']:.3f}/{h['quota_cores'] or 0:.3f} cores "
@@ -148,6 +153,17 @@ def prom_figures(prom: promql.Prometheus | None, start: float, end: float) -> di
         return promql.step_figures(prom, start, end)
     except promql.PrometheusError as exc:
         return {"error": str(exc)}
+
+
+def cause_at_break(record: dict, loop: str = "closed_loop") -> tuple[str, str]:
+    """(cause, evidence) at the break of a round's closed (or open) loop, from its steps as
+    round.json keeps them (the report re-derives every round's causes this way, so one
+    classify judges them all)."""
+    _, broke, _ = capacity_of(record[loop], "users" if loop == "closed_loop" else "rate")
+    if not broke:
+        return "none", "held the SLO at every step run"
+    return classify(broke, broke["hosts"], record["tiers"], broke.get("pool") or {},
+                    broke.get("prom"))
 
 
 def generator_share(samples: list[dict], t0: float, t1: float) -> float | None:
@@ -306,27 +322,22 @@ def analyse(rdir: Path, tiers: dict[str, str], steps: list[dict], open_steps: li
         s["prom"] = prom_figures(prom, s["started"], s["ended"])
     users, broke, valid_c = capacity_of(steps, "users")
     rps, broke_open, valid_o = capacity_of(open_steps, "rate")
-    if broke:
-        cause, evidence = classify(broke, broke["hosts"], tiers, broke["pool"], broke.get("prom"))
-    else:
-        cause, evidence = "none", "held the SLO at every step run"
     app_quota = sum((steps[0]["hosts"].get(c, {}).get("quota_cores") or 0)
                     for c, t in tiers.items() if t == "app") if steps else None
     gen = [s.get("generator_cpu_share") for s in steps + open_steps
            if s.get("generator_cpu_share") is not None]
-    return {
+    out = {
         "capacity_users_at_slo": users, "capacity_rps_at_slo": rps,
         "breaking_point_users": broke["users"] if broke else None,
         "breaking_point_rate": broke_open["rate"] if broke_open else None,
-        "breaking_point_cause": cause, "breaking_point_evidence": evidence,
-        "open_loop_cause": (classify(broke_open, broke_open["hosts"], tiers, {},
-                                     broke_open.get("prom"))[0]
-                            if broke_open else "none"),
         "generator_cpu_share_max": max(gen) if gen else None,
         "valid": valid_c and valid_o, "cpu_limit_cores": round(app_quota, 4) if app_quota else None,
         "tiers": tiers, "closed_loop": [_brief(s) for s in steps],
         "open_loop": [_brief(s) for s in open_steps],
     }
+    out["breaking_point_cause"], out["breaking_point_evidence"] = cause_at_break(out)
+    out["open_loop_cause"] = cause_at_break(out, "open_loop")[0]
+    return out
 
 
 def _brief(s: dict) -> dict:

@@ -31,7 +31,7 @@ from pathlib import Path
 from capacity.arms import EXPERIMENTS
 from capacity.lab_sizes import DEFAULT_CORES_PER_VCPU
 from loadtest import reference
-from loadtest.capacity import CONFIGS, RESULTS, SLO
+from loadtest.capacity import CONFIGS, RESULTS, SLO, cause_at_break
 from loadtest.compare import config_lines
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -46,6 +46,9 @@ def rounds(results: Path = RESULTS) -> list[dict]:
         r = json.loads(f.read_text())
         if not r.get("quick"):
             r["dir"] = str(f.parent.relative_to(results.parent))   # from loadtest/results
+            if "closed_loop" in r:    # the causes by today's classify, from the round's figures
+                r["breaking_point_cause"], r["breaking_point_evidence"] = cause_at_break(r)
+                r["open_loop_cause"] = cause_at_break(r, "open_loop")[0]
             out.append(r)
     return out
 

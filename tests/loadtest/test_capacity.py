@@ -59,10 +59,19 @@ def test_pool_waits_with_the_app_at_its_quota_are_the_cpus():
 
 def test_pool_waits_below_the_quota_are_the_pool():
     hosts = {**HOSTS_AT_QUOTA, "s2-app1": {**HOSTS_AT_QUOTA["s2-app1"], "quota_share": 0.4,
-                                          "cores": 0.05}}
+                                          "cores": 0.05, "throttled_share": 0.1}}
     cause, evidence = capacity.classify(BROKE, hosts, TIERS, {"pool_waiting_mean": 3.0,
                                                               "pool_timeouts": 5})
     assert cause == "pool" and "5 pool timeouts" in evidence
+
+
+def test_an_app_throttled_in_most_of_its_periods_is_at_its_cpu_limit_below_the_mean_quota():
+    # measured (2-one-app-host, round 1): 0.090 of 0.125 cores, 73 % of its periods throttled
+    hosts = {"s2-app1": {**HOSTS_AT_QUOTA["s2-app1"], "cores": 0.090, "quota_share": 0.72,
+                         "throttled_share": 0.73}}
+    assert capacity.classify(BROKE, hosts, TIERS, {})[0] == "cpu"
+    hosts["s2-app1"]["throttled_share"] = 0.2
+    assert capacity.classify(BROKE, hosts, TIERS, {})[0] == "unknown"
 
 
 def test_the_load_balancer_memory_and_errors_are_named():
