@@ -72,6 +72,9 @@ def test_an_app_throttled_in_most_of_its_periods_is_at_its_cpu_limit_below_the_m
     assert capacity.classify(BROKE, hosts, TIERS, {})[0] == "cpu"
     hosts["s2-app1"]["throttled_share"] = 0.2
     assert capacity.classify(BROKE, hosts, TIERS, {})[0] == "unknown"
+    # a light step throttles too (22 % of the quota, 55 % of periods): not a CPU limit
+    hosts["s2-app1"].update(quota_share=0.22, throttled_share=0.55)
+    assert capacity.classify(BROKE, hosts, TIERS, {})[0] == "unknown"
 
 
 def test_the_load_balancer_memory_and_errors_are_named():
