@@ -216,6 +216,23 @@ def probe(target: str, checks: dict, targets: int, stop: threading.Event, counts
         stop.wait(checks["interval_s"])
 
 
+def reaper_schedule(stage: str, tiers: dict[str, str], action: str) -> None:
+    """``action`` ("stop" | "start") the reaper's schedule in the lab: the shop_app role's
+    timer on each app host (stages 1-2), stage 3's stand-in container. A pass costs a fixed
+    ~0.6 CPU-seconds, nearly all of it the interpreter importing the app: about 1 % of an
+    instance's vCPU each minute, but 8 % of a lab host at 0.125 core per vCPU and a quarter of
+    a 20 s step's budget when it falls in one (stage 1's breaks met a pass every time). The
+    load mix creates no orders, so a round measures with the schedule stopped and starts it
+    again after."""
+    if stage == "3":
+        cmds = [["podman", action, f"shoplab-s{stage}-reaper"]]
+    else:
+        cmds = [["podman", "exec", ctr, "systemctl", action, "shop-reaper.timer"]
+                for ctr, tier in tiers.items() if tier == "app"]
+    for cmd in cmds:
+        subprocess.run(cmd, check=True, capture_output=True, timeout=60)
+
+
 def calm_down(limit_s: float = 120.0) -> None:
     """Wait (bounded) for the deploy's load to decay before measuring."""
     deadline = time.monotonic() + limit_s
@@ -249,13 +266,29 @@ def run_round(config: str, profile: str, arm: str, credits: str, quick: bool,
               "credits": credits, "quick": quick, "slo": SLO, "started": time.time()}
     record["deploy_seconds"] = deploy(config, profile, arm, credits)
     os.sched_setaffinity(0, cpu_list(cpu_sets()[1]))   # everything from here on: generator CPUs
+    record["sizes"] = json.loads((ROOT / f".state/lab/stage{stage}/sizes.json").read_text())
+    record["lab_cores_per_vcpu"] = record["sizes"]["lab_cores_per_vcpu"]
+    tiers = host_tiers(record["sizes"])
+    reaper_schedule(stage, tiers, "stop")
+    record["reaper"] = "stopped during the round"
+    try:
+        measure(record, rdir, stage, name, target, arm, tiers, quick)
+    finally:
+        reaper_schedule(stage, tiers, "start")
+    (rdir / "round.json").write_text(json.dumps(record, indent=2))
+    print(f"=== {name}: {record['capacity_users_at_slo']} users, {record['capacity_rps_at_slo']} "
+          f"req/s at the SLO; break: {record['breaking_point_cause']} "
+          f"({record['breaking_point_evidence']}); valid {record['valid']}", flush=True)
+    return rdir
+
+
+def measure(record: dict, rdir: Path, stage: str, name: str, target: str, arm: str,
+            tiers: dict[str, str], quick: bool) -> None:
+    """The measured part of a round, into ``record``: machine state, closed then open loop."""
     calm_down(30 if quick else 120)
     record["machine"] = machine.snapshot(5)
     record["busy"] = machine.busy(record["machine"])
-    record["sizes"] = json.loads((ROOT / f".state/lab/stage{stage}/sizes.json").read_text())
-    record["lab_cores_per_vcpu"] = record["sizes"]["lab_cores_per_vcpu"]
     containers = cgroups.lab_containers(f"shoplab.lab=stage{stage}")
-    tiers = host_tiers(record["sizes"])
     prom = prometheus(stage)
     record["prometheus"] = prom is not None
     sampler = cgroups.CgroupSampler(rdir / "cgroup.jsonl", containers)
@@ -276,11 +309,6 @@ def run_round(config: str, profile: str, arm: str, credits: str, quick: bool,
         sampler.stop()
     record.update(analyse(rdir, tiers, steps, open_steps, prom), run_dir=run_dir.name)
     record["finished"] = time.time()
-    (rdir / "round.json").write_text(json.dumps(record, indent=2))
-    print(f"=== {name}: {record['capacity_users_at_slo']} users, {record['capacity_rps_at_slo']} "
-          f"req/s at the SLO; break: {record['breaking_point_cause']} "
-          f"({record['breaking_point_evidence']}); valid {record['valid']}", flush=True)
-    return rdir
 
 
 def closed_loop(target: str, stage: str, name: str, rdir: Path, quick: bool) -> Path:

@@ -217,3 +217,15 @@ def test_an_experiment_is_reported_as_the_ratio_of_its_two_arms(tmp_path):
     assert e["pgbouncer"]["causes"]["reference_pgbouncer_session"] == "pgbouncer_queue"
     assert e["pgbouncer"]["claimed_ratio"] == 3.0
     assert "| 2 | pgbouncer | 1.52x | 1.50x | pgbouncer_queue / cpu | 3 | yes" in capacity_report.markdown(data)
+
+
+def test_a_round_stops_the_reapers_schedule_where_each_stage_runs_it(monkeypatch):
+    ran = []
+    monkeypatch.setattr(capacity.subprocess, "run", lambda cmd, **kw: ran.append(cmd))
+    tiers = {"shoplab-s2-app1": "app", "shoplab-s2-app2": "app", "shoplab-s2-db1": "db"}
+    capacity.reaper_schedule("2", tiers, "stop")
+    assert ran == [["podman", "exec", f"shoplab-s2-app{n}", "systemctl", "stop", "shop-reaper.timer"]
+                   for n in (1, 2)]
+    ran.clear()
+    capacity.reaper_schedule("3", {"shoplab-s3-app1": "app"}, "start")   # the stand-in container
+    assert ran == [["podman", "start", "shoplab-s3-reaper"]]
