@@ -18,10 +18,10 @@ The machine's CPUs are split in two sets: the system under test (every lab host)
 load generator (locust, the open-loop generator, samplers, Prometheus). The CFS period is
 shortened (``PERIOD_US``) so a small quota is spent in short slices, not one long stall.
 
-    python -m capacity.lab_sizes ansible/inventories/lab-stage2 --profile reference
+    python -m capacity.lab_sizes ansible/inventories/lab-stage2 --profile reference [--json F]
         -> one line per host: <name> <container> <groups,...> <size label> <podman run flags...>
-    python -m capacity.lab_sizes ansible/inventories/lab-stage2 --profile reference --json
-        -> {"lab_sizes": {inventory host: limits}, "lab_profile": ...} (Ansible extra vars)
+           and, with --json, F = {"lab_sizes": {inventory host: limits, container, groups},
+           "lab_profile": ...} (Ansible extra vars; the capacity round reads the tiers there)
 """
 from __future__ import annotations
 
@@ -165,20 +165,21 @@ def main(argv=None) -> int:
     p.add_argument("--profile", default=os.environ.get("LAB_PROFILE", "reference"),
                    choices=PROFILES)
     p.add_argument("--credits", default=os.environ.get("LAB_CREDITS", "burst"), choices=CREDITS)
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", metavar="FILE", help="also write the sizes there, as extra vars")
     args = p.parse_args(argv)
     stage, hosts = read_inventory(args.inventory)
     sizes = {name: host_limits(stage, args.profile, groups, args.credits)
              for name, _, groups in hosts}
     if args.json:
-        print(json.dumps({"lab_profile": args.profile, "lab_credits": args.credits,
-                          "lab_cores_per_vcpu": cores_per_vcpu(),
-                          "lab_sizes": {n: {**asdict(s), "label": s.label()}
-                                        for n, s in sizes.items()}}))
-    else:
-        for name, container, groups in hosts:
-            print(name, container, ",".join(groups), sizes[name].label(),
-                  *sizes[name].podman_flags())
+        with open(args.json, "w") as f:
+            json.dump({"lab_profile": args.profile, "lab_credits": args.credits,
+                       "lab_cores_per_vcpu": cores_per_vcpu(),
+                       "lab_sizes": {n: {**asdict(sizes[n]), "label": sizes[n].label(),
+                                         "container": container, "groups": groups}
+                                     for n, container, groups in hosts}}, f)
+    for name, container, groups in hosts:
+        print(name, container, ",".join(groups), sizes[name].label(),
+              *sizes[name].podman_flags())
     return 0
 
 

@@ -14,8 +14,10 @@ LAB_PROFILE / LAB_ARM), wait for the machine to calm down and record its state, 
 The generator runs on its own CPUs (capacity/lab_sizes.py) and its CPU is measured in every
 step: a step where it passes ``GENERATOR_LIMIT`` of its share is *invalid* and ends what the
 round can claim. The hosts' CPU, throttling and memory come from their cgroups
-(loadtest/cgroups.py), the pool from the app's /metrics; ``classify`` names the cause at the
-break. Each round is written to ``loadtest/results/capacity/<config>-<profile>-<arm>/<UTC>/``
+(loadtest/cgroups.py), the pool from the app's /metrics, and the database side (pgbouncer's
+queue, PostgreSQL's connections against max_connections, server-side p95) from the lab's
+Prometheus (host mon1, on 127.0.0.1:909N; loadtest/promql.py) when the inventory has one;
+``classify`` names the cause at the break. Each round is written to ``loadtest/results/capacity/<config>-<profile>-<arm>/<UTC>/``
 as it finishes (round.json beside its raw files), so a matrix of rounds accumulates over
 sessions; arms alternate between rounds (A B, then B A) so neither always runs on a warmer
 machine, and the last round ends with Shoplab's own arm deployed. ``loadtest.capacity_report`` combines whatever rounds exist.
@@ -28,14 +30,15 @@ import os
 import statistics
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from pathlib import Path
 
-from capacity.arms import ARMS
+from capacity.arms import ALL_ARMS, ARMS, EXPERIMENTS, health_checks
 from capacity.lab_sizes import (DEFAULT_CORES_PER_VCPU, PROFILES, cores_per_vcpu, cpu_sets,
-                                host_tier, read_inventory)
-from loadtest import cgroups, machine, run
+                                host_tier)
+from loadtest import cgroups, machine, promql, run
 from loadtest.breaking import aggregate
 from loadtest.openloop import GENERATOR_CPU_LIMIT as GENERATOR_LIMIT   # of its own CPU share
 from loadtest.openloop import sweep
@@ -45,7 +48,13 @@ from loadtest.run import cpu_list
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "loadtest" / "results" / "capacity"
 SLO = {"p95_ms": 500.0, "error_rate": 0.01}       # the reference's k6 thresholds
+# A host is at its CPU limit when it used SATURATED of its quota over the step, or BUSY of it
+# with most of the CFS periods it ran in ending throttled (THROTTLED): requests then queue for
+# CPU though the step's mean is below the quota. Throttling alone is not enough: a light step
+# throttles too (measured on stage 2's app: 22 % of the quota and 55 % of periods throttled at
+# 10 users, p95 52 ms; 72 % and 73 % at 60 users, p95 780 ms).
 SATURATED = 0.90                                 # of a host's CPU quota
+BUSY, THROTTLED = 0.60, 0.50                     # of its quota; of the periods it ran in
 MEAN_THINK_S = 1.5                               # the mix's think time, uniform 0.5-2.5 s
 
 # configuration -> (lab stage, inventory)
@@ -70,9 +79,10 @@ def within_slo(step: dict) -> bool:
 
 # --- the cause at the break --------------------------------------------------------------
 
-def host_tiers(inventory: str) -> dict[str, str]:
-    """{container: tier} of the lab's hosts (stage 1's one host is its app host)."""
-    return {ctr: host_tier(groups) for _, ctr, groups in read_inventory(inventory)[1]}
+def host_tiers(sizes: dict) -> dict[str, str]:
+    """{container: tier} of the lab's hosts, from the deploy's sizes.json (capacity.lab_sizes;
+    stage 1's one host is its app host)."""
+    return {h["container"]: host_tier(h["groups"]) for h in sizes["lab_sizes"].values()}
 
 
 def classify(step: dict, hosts: dict[str, dict], tiers: dict[str, str], pool: dict,
@@ -83,12 +93,17 @@ def classify(step: dict, hosts: dict[str, dict], tiers: dict[str, str], pool: di
     use against max_connections). A pool that makes requests wait while the app hosts are
     below their quota is the pool; waits while the hosts are at their quota are the CPU's."""
     prom = prom or {}
+    pgb_waiting = (prom.get("pgbouncer") or {}).get("max_waiting_clients") or 0
+    db_used = (prom.get("postgres") or {}).get("max_used_fraction") or 0
 
     def tier(name):
         return {c: h for c, h in hosts.items() if tiers.get(c) == name}
 
     def at_quota(group):
-        return {c: h for c, h in group.items() if (h.get("quota_share") or 0) >= SATURATED}
+        def limited(h):
+            share, throttled = h.get("quota_share") or 0, h.get("throttled_share") or 0
+            return share >= SATURATED or (share >= BUSY and throttled >= THROTTLED)
+        return {c: h for c, h in group.items() if limited(h)}
 
     def show(group):
         return ", ".join(f"{c} {h['cores']:.3f}/{h['quota_cores'] or 0:.3f} cores "
@@ -108,10 +123,11 @@ def classify(step: dict, hosts: dict[str, dict], tiers: dict[str, str], pool: di
     if timeouts or waiting >= 1:
         return "pool", (f"{timeouts:.0f} pool timeouts, {waiting:.1f} requests waiting for a "
                         f"connection on average, app hosts below their quota: {show(app)}")
-    if (prom.get("pgbouncer_waiting_max") or 0) >= 1:
-        return "pgbouncer_queue", f"{prom['pgbouncer_waiting_max']:.0f} clients waiting in pgbouncer"
-    if (prom.get("db_connections_share") or 0) >= 0.95:
-        return "db_connections", (f"{prom['db_connections_share']:.0%} of max_connections in use")
+    if pgb_waiting >= 1:
+        return "pgbouncer_queue", (f"up to {pgb_waiting:.0f} clients waiting in pgbouncer for a "
+                                   f"server connection, app hosts below their quota: {show(app)}")
+    if db_used >= 0.95:
+        return "db_connections", f"{db_used:.0%} of PostgreSQL's max_connections in use"
     for name, cause in (("db", "cpu"), ("redis", "redis"), ("lb", "load_balancer")):
         busy = at_quota(tier(name))
         if busy:
@@ -121,6 +137,37 @@ def classify(step: dict, hosts: dict[str, dict], tiers: dict[str, str], pool: di
     if step.get("error_rate", 0) >= SLO["error_rate"]:
         return "errors", f"error rate {step['error_rate']:.1%} with no host at its limits"
     return "unknown", f"p95 {step['p95_ms']:.0f} ms with no host at its limits: {show(hosts)}"
+
+
+def prometheus(stage: str) -> promql.Prometheus | None:
+    """The lab's Prometheus (tools/lab/up.sh publishes it on 127.0.0.1:909N), if it answers."""
+    prom = promql.Prometheus(f"http://127.0.0.1:{9090 + int(stage)}", timeout=5)
+    try:
+        prom.value("vector(1)")
+    except promql.PrometheusError:
+        return None
+    return prom
+
+
+def prom_figures(prom: promql.Prometheus | None, start: float, end: float) -> dict:
+    """``promql.step_figures`` of a step ({} without Prometheus, or when it failed to answer)."""
+    if prom is None:
+        return {}
+    try:
+        return promql.step_figures(prom, start, end)
+    except promql.PrometheusError as exc:
+        return {"error": str(exc)}
+
+
+def cause_at_break(record: dict, loop: str = "closed_loop") -> tuple[str, str]:
+    """(cause, evidence) at the break of a round's closed (or open) loop, from its steps as
+    round.json keeps them (the report re-derives every round's causes this way, so one
+    classify judges them all)."""
+    _, broke, _ = capacity_of(record[loop], "users" if loop == "closed_loop" else "rate")
+    if not broke:
+        return "none", "held the SLO at every step run"
+    return classify(broke, broke["hosts"], record["tiers"], broke.get("pool") or {},
+                    broke.get("prom"))
 
 
 def generator_share(samples: list[dict], t0: float, t1: float) -> float | None:
@@ -155,6 +202,37 @@ def deploy(config: str, profile: str, arm: str, credits: str) -> float:
     return round(time.monotonic() - t0, 1)
 
 
+def probe(target: str, checks: dict, targets: int, stop: threading.Event, counts: dict) -> None:
+    """A load balancer's health checks (``capacity.arms.health_checks``): every interval,
+    ``per_target`` GETs of the path for each of ``targets`` app hosts (through the lab's load
+    balancer, which spreads them over the hosts), until ``stop``. Counts sent and failed."""
+    while not stop.is_set():
+        for _ in range(checks["per_target"] * targets):
+            try:
+                urllib.request.urlopen(target + checks["path"], timeout=5).read()
+                counts["ok"] += 1
+            except OSError:
+                counts["failed"] += 1
+        stop.wait(checks["interval_s"])
+
+
+def reaper_schedule(stage: str, tiers: dict[str, str], action: str) -> None:
+    """``action`` ("stop" | "start") the reaper's schedule in the lab: the shop_app role's
+    timer on each app host (stages 1-2), stage 3's stand-in container. A pass costs a fixed
+    ~0.6 CPU-seconds, nearly all of it the interpreter importing the app: about 1 % of an
+    instance's vCPU each minute, but 8 % of a lab host at 0.125 core per vCPU and a quarter of
+    a 20 s step's budget when it falls in one (stage 1's breaks met a pass every time). The
+    load mix creates no orders, so a round measures with the schedule stopped and starts it
+    again after."""
+    if stage == "3":
+        cmds = [["podman", action, f"shoplab-s{stage}-reaper"]]
+    else:
+        cmds = [["podman", "exec", ctr, "systemctl", action, "shop-reaper.timer"]
+                for ctr, tier in tiers.items() if tier == "app"]
+    for cmd in cmds:
+        subprocess.run(cmd, check=True, capture_output=True, timeout=60)
+
+
 def calm_down(limit_s: float = 120.0) -> None:
     """Wait (bounded) for the deploy's load to decay before measuring."""
     deadline = time.monotonic() + limit_s
@@ -177,7 +255,7 @@ def warm_up(target: str, seconds: float) -> int:
 
 def run_round(config: str, profile: str, arm: str, credits: str, quick: bool,
               out: Path = RESULTS) -> Path:
-    stage, inventory = CONFIGS[config]
+    stage = CONFIGS[config][0]
     target = f"http://127.0.0.1:{8080 + int(stage)}"
     scale = cores_per_vcpu()
     name = (f"{config}-{profile}-{arm}" + ("-exhausted" if credits == "exhausted" else "")
@@ -188,30 +266,49 @@ def run_round(config: str, profile: str, arm: str, credits: str, quick: bool,
               "credits": credits, "quick": quick, "slo": SLO, "started": time.time()}
     record["deploy_seconds"] = deploy(config, profile, arm, credits)
     os.sched_setaffinity(0, cpu_list(cpu_sets()[1]))   # everything from here on: generator CPUs
-    calm_down(30 if quick else 120)
-    record["machine"] = machine.snapshot(5)
-    record["busy"] = machine.busy(record["machine"])
     record["sizes"] = json.loads((ROOT / f".state/lab/stage{stage}/sizes.json").read_text())
     record["lab_cores_per_vcpu"] = record["sizes"]["lab_cores_per_vcpu"]
-    containers = cgroups.lab_containers(f"shoplab.lab=stage{stage}")
-    tiers = host_tiers(inventory)
-    sampler = cgroups.CgroupSampler(rdir / "cgroup.jsonl", containers)
-    sampler.start()
+    tiers = host_tiers(record["sizes"])
+    reaper_schedule(stage, tiers, "stop")
+    record["reaper"] = "stopped during the round"
     try:
-        record["warm_up_requests"] = warm_up(target, 5 if quick else 20)
-        run_dir = closed_loop(target, stage, name, rdir, quick)
-        steps = closed_steps(run_dir, rdir)
-        closed_cap, _, _ = capacity_of(steps, "users")
-        open_steps = open_loop(target, rdir, closed_cap / MEAN_THINK_S, quick)
+        measure(record, rdir, stage, name, target, arm, tiers, quick)
     finally:
-        sampler.stop()
-    record.update(analyse(rdir, tiers, steps, open_steps), run_dir=run_dir.name)
-    record["finished"] = time.time()
+        reaper_schedule(stage, tiers, "start")
     (rdir / "round.json").write_text(json.dumps(record, indent=2))
     print(f"=== {name}: {record['capacity_users_at_slo']} users, {record['capacity_rps_at_slo']} "
           f"req/s at the SLO; break: {record['breaking_point_cause']} "
           f"({record['breaking_point_evidence']}); valid {record['valid']}", flush=True)
     return rdir
+
+
+def measure(record: dict, rdir: Path, stage: str, name: str, target: str, arm: str,
+            tiers: dict[str, str], quick: bool) -> None:
+    """The measured part of a round, into ``record``: machine state, closed then open loop."""
+    calm_down(30 if quick else 120)
+    record["machine"] = machine.snapshot(5)
+    record["busy"] = machine.busy(record["machine"])
+    containers = cgroups.lab_containers(f"shoplab.lab=stage{stage}")
+    prom = prometheus(stage)
+    record["prometheus"] = prom is not None
+    sampler = cgroups.CgroupSampler(rdir / "cgroup.jsonl", containers)
+    sampler.start()
+    checks, stop, counts = health_checks(arm, stage), threading.Event(), {"ok": 0, "failed": 0}
+    if checks:
+        record["health_checks"] = {**checks, "counts": counts}
+        threading.Thread(target=probe, daemon=True, args=(
+            target, checks, sum(1 for t in tiers.values() if t == "app"), stop, counts)).start()
+    try:
+        record["warm_up_requests"] = warm_up(target, 5 if quick else 20)
+        run_dir = closed_loop(target, stage, name, rdir, quick)
+        steps = closed_steps(run_dir, rdir, prom)
+        closed_cap, _, _ = capacity_of(steps, "users")
+        open_steps = open_loop(target, rdir, closed_cap / MEAN_THINK_S, quick)
+    finally:
+        stop.set()
+        sampler.stop()
+    record.update(analyse(rdir, tiers, steps, open_steps, prom), run_dir=run_dir.name)
+    record["finished"] = time.time()
 
 
 def closed_loop(target: str, stage: str, name: str, rdir: Path, quick: bool) -> Path:
@@ -226,7 +323,7 @@ def closed_loop(target: str, stage: str, name: str, rdir: Path, quick: bool) -> 
     return run_dir
 
 
-def closed_steps(run_dir: Path, rdir: Path) -> list[dict]:
+def closed_steps(run_dir: Path, rdir: Path, prom: promql.Prometheus | None = None) -> list[dict]:
     """The closed loop's steps, each with its generator share, hosts and pool figures (the
     closed loop is over before the open loop starts: its cgroup samples are complete)."""
     samples = read_jsonl(run_dir / "samples.jsonl")
@@ -236,7 +333,8 @@ def closed_steps(run_dir: Path, rdir: Path) -> list[dict]:
         share = generator_share(samples, s["t_start"], s["t_end"])
         s.update(generator_cpu_share=share, valid=share is None or share <= GENERATOR_LIMIT,
                  hosts=cgroups.window(cg, s["t_start"], s["t_end"]),
-                 pool=aggregate(samples, s["t_start"], s["t_end"]))
+                 pool=aggregate(samples, s["t_start"], s["t_end"]),
+                 prom=prom_figures(prom, s["t_start"], s["t_end"]))
     return steps
 
 
@@ -247,33 +345,31 @@ def open_loop(target: str, rdir: Path, estimate_rps: float, quick: bool) -> list
                           warmup_s=2 if quick else 5, out_path=rdir / "openloop.jsonl")
 
 
-def analyse(rdir: Path, tiers: dict[str, str], steps: list[dict], open_steps: list[dict]) -> dict:
+def analyse(rdir: Path, tiers: dict[str, str], steps: list[dict], open_steps: list[dict],
+            prom: promql.Prometheus | None = None) -> dict:
     cg = read_jsonl(rdir / "cgroup.jsonl")
     for s in open_steps:
         s["valid"] = (s.get("generator_cpu_share") or 0) <= GENERATOR_LIMIT
         s["hosts"] = cgroups.window(cg, s["started"], s["ended"])
+        s["prom"] = prom_figures(prom, s["started"], s["ended"])
     users, broke, valid_c = capacity_of(steps, "users")
     rps, broke_open, valid_o = capacity_of(open_steps, "rate")
-    if broke:
-        cause, evidence = classify(broke, broke["hosts"], tiers, broke["pool"])
-    else:
-        cause, evidence = "none", "held the SLO at every step run"
     app_quota = sum((steps[0]["hosts"].get(c, {}).get("quota_cores") or 0)
                     for c, t in tiers.items() if t == "app") if steps else None
     gen = [s.get("generator_cpu_share") for s in steps + open_steps
            if s.get("generator_cpu_share") is not None]
-    return {
+    out = {
         "capacity_users_at_slo": users, "capacity_rps_at_slo": rps,
         "breaking_point_users": broke["users"] if broke else None,
         "breaking_point_rate": broke_open["rate"] if broke_open else None,
-        "breaking_point_cause": cause, "breaking_point_evidence": evidence,
-        "open_loop_cause": (classify(broke_open, broke_open["hosts"], tiers, {})[0]
-                            if broke_open else "none"),
         "generator_cpu_share_max": max(gen) if gen else None,
         "valid": valid_c and valid_o, "cpu_limit_cores": round(app_quota, 4) if app_quota else None,
         "tiers": tiers, "closed_loop": [_brief(s) for s in steps],
         "open_loop": [_brief(s) for s in open_steps],
     }
+    out["breaking_point_cause"], out["breaking_point_evidence"] = cause_at_break(out)
+    out["open_loop_cause"] = cause_at_break(out, "open_loop")[0]
+    return out
 
 
 def _brief(s: dict) -> dict:
@@ -282,6 +378,8 @@ def _brief(s: dict) -> dict:
             "started", "ended")
     out = {k: s[k] for k in keep if k in s}
     out["hosts"] = s.get("hosts", {})
+    if s.get("prom"):
+        out["prom"] = s["prom"]
     if s.get("pool"):
         out["pool"] = {k: s["pool"].get(k) for k in ("pool_waiting_mean", "pool_waiting_max",
                                                      "pool_timeouts", "pool_wait_ms_per_request")}
@@ -303,14 +401,16 @@ def main(argv=None) -> int:
                    help=f"one or more of {', '.join(CONFIGS)}, comma-separated: interleaved "
                         "in each round, the first one deployed last")
     r.add_argument("--profile", default="reference", choices=PROFILES)
-    r.add_argument("--arms", default=",".join(ARMS))
+    r.add_argument("--arms", default=",".join(ARMS),
+                   help=f"comma-separated arms ({', '.join(ALL_ARMS)}) or experiments "
+                        f"({', '.join(EXPERIMENTS)}: both of its arms)")
     r.add_argument("--credits", default="burst", choices=("burst", "exhausted"))
     r.add_argument("--rounds", type=int, default=3)
     r.add_argument("--quick", action="store_true", help="short steps: checks the pipeline")
     args = p.parse_args(argv)
-    arms = [a for a in args.arms.split(",") if a]
+    arms = [arm for a in args.arms.split(",") if a for arm in EXPERIMENTS.get(a, (a,))]
     configs = [c for c in args.config.split(",") if c]
-    for kind, got, known in (("arm", arms, ARMS), ("config", configs, CONFIGS)):
+    for kind, got, known in (("arm", arms, ALL_ARMS), ("config", configs, CONFIGS)):
         unknown = set(got) - set(known)
         if unknown or not got:
             p.error(f"unknown {kind}(s) {', '.join(sorted(unknown))}; known: {', '.join(known)}")

@@ -28,9 +28,11 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+from capacity.arms import EXPERIMENTS
 from capacity.lab_sizes import DEFAULT_CORES_PER_VCPU
 from loadtest import reference
-from loadtest.capacity import CONFIGS, RESULTS, SLO
+from loadtest.capacity import CONFIGS, RESULTS, SLO, cause_at_break
+from loadtest.compare import config_lines
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT_JSON = ROOT / "loadtest" / "results" / "capacity.json"
@@ -44,6 +46,9 @@ def rounds(results: Path = RESULTS) -> list[dict]:
         r = json.loads(f.read_text())
         if not r.get("quick"):
             r["dir"] = str(f.parent.relative_to(results.parent))   # from loadtest/results
+            if "closed_loop" in r:    # the causes by today's classify, from the round's figures
+                r["breaking_point_cause"], r["breaking_point_evidence"] = cause_at_break(r)
+                r["open_loop_cause"] = cause_at_break(r, "open_loop")[0]
             out.append(r)
     return out
 
@@ -73,6 +78,7 @@ def _spread(values: list[float]) -> tuple[float | None, float | None, float | No
 def arm_summary(group: list[dict]) -> dict:
     users = _spread([r["capacity_users_at_slo"] for r in group])
     rps = _spread([r["capacity_rps_at_slo"] for r in group])
+    deploy = _spread([r.get("deploy_seconds") for r in group])
     causes = Counter(r["breaking_point_cause"] for r in group)
     config, profile = group[0]["config"], group[0]["profile"]
     cost = monthly_cost(config, profile)
@@ -99,6 +105,9 @@ def arm_summary(group: list[dict]) -> dict:
         "cost_per_1000_users_usd": round(cost / (full / 1000), 2) if cost and full else None,
         "cost_per_1000_users_usd_lab_scale": (round(cost / (users[0] / 1000), 2)
                                               if cost and users[0] else None),
+        "deploy_seconds": deploy[0], "deploy_seconds_min": deploy[1],
+        "deploy_seconds_max": deploy[2],
+        "config_lines": config_lines(int(CONFIGS[config][0])),
         "reports": sorted(r["dir"] for r in group),
     }
 
@@ -119,6 +128,37 @@ def build(results: Path = RESULTS) -> dict:
         else:
             where = out["stages"] if profile == "reference" else out["stack_profile"]["stages"]
         where.setdefault(config, {})[arm] = arm_summary(group)
+    out["experiments"] = experiments(out["stages"])
+    return out
+
+
+# the reference's tuning claims (seed-system.md section 8), beside each experiment's ratio
+CLAIMS = {
+    "pgbouncer": {"claimed_ratio": reference.FINDINGS["pgbouncer_transaction_vs_session"],
+                  "claim": "transaction pooling gave ~3x the throughput of session pooling"},
+    "health_checks": {"claimed_pool_freed": reference.FINDINGS["readiness_pool_freed"],
+                      "claim": "health checks every 30 s instead of 5 s freed ~20 % of the pool"},
+}
+
+
+def experiments(stages: dict) -> dict:
+    """Per configuration and experiment (capacity.arms.EXPERIMENTS) whose two arms both have
+    rounds: capacity with the tuning over capacity without it, users and req/s (medians)."""
+    out: dict = {}
+    for config, arms in stages.items():
+        for name, (without, with_) in EXPERIMENTS.items():
+            a, b = arms.get(without), arms.get(with_)
+            if not (a and b):
+                continue
+            ratio = {}
+            for key in ("capacity_users_at_slo", "capacity_rps_at_slo"):
+                ratio[key] = round(b[key] / a[key], 2) if a[key] and b[key] is not None else None
+            out.setdefault(config, {})[name] = {
+                "without": without, "with": with_, "ratio_users": ratio["capacity_users_at_slo"],
+                "ratio_rps": ratio["capacity_rps_at_slo"],
+                "causes": {without: a["breaking_point_cause"], with_: b["breaking_point_cause"]},
+                "valid": a["valid"] and b["valid"], "rounds": min(a["rounds"], b["rounds"]),
+                **CLAIMS[name]}
     return out
 
 
@@ -155,8 +195,8 @@ def markdown(data: dict) -> str:
                   "| config | arm | users at SLO (min-max) | req/s at SLO, open loop (min-max) "
                   "| users per full vCPU (extrapolated) | cause at the break | rounds (busy) "
                   "| valid | generator CPU max | app CPU (cores) | $/month "
-                  "| $ per 1,000 users (est., full vCPU) |",
-                  "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+                  "| $ per 1,000 users (est., full vCPU) | deploy, s (min-max) | config lines |",
+                  "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
         for config, arms in block.items():
             for arm, a in arms.items():
                 lines.append(
@@ -167,10 +207,27 @@ def markdown(data: dict) -> str:
                     f"| {a['breaking_point_cause']} "
                     f"| {a['rounds']} ({a['busy_rounds']}) | {'yes' if a['valid'] else 'NO'} "
                     f"| {_fmt(a['generator_cpu_share_max'], '.0%')} | {_fmt(a['cpu_limit_cores'], '.3f')} "
-                    f"| {_fmt(a['monthly_cost_usd'], '.2f')} | {_fmt(a['cost_per_1000_users_usd'], '.2f')} |")
+                    f"| {_fmt(a['monthly_cost_usd'], '.2f')} | {_fmt(a['cost_per_1000_users_usd'], '.2f')} "
+                    f"| {_fmt(a['deploy_seconds'])} ({_fmt(a['deploy_seconds_min'])}-"
+                    f"{_fmt(a['deploy_seconds_max'])}) | {_fmt(a['config_lines'])} |")
         lines.append("")
         for name, value in ratios(block).items():
             lines.append(f"- {name}: **{value}x**")
+        lines.append("")
+    if data.get("experiments"):
+        lines += ["## The reference's tuning claims, re-measured (`make experiments`)", "",
+                  "Each experiment is two arms of the reference's shape on the sized lab that "
+                  "differ in one setting (capacity/arms.py); the ratio is capacity with the "
+                  "tuning over capacity without it (medians of the rounds).", "",
+                  "| config | experiment | users ratio | req/s ratio | causes (without / with) "
+                  "| rounds | valid | the reference's claim |", "|---|---|---|---|---|---|---|---|"]
+        for config, exps in data["experiments"].items():
+            for name, e in exps.items():
+                lines.append(
+                    f"| {config} | {name} | {_fmt(e['ratio_users'], '.2f')}x "
+                    f"| {_fmt(e['ratio_rps'], '.2f')}x | {e['causes'][e['without']]} / "
+                    f"{e['causes'][e['with']]} | {e['rounds']} | {'yes' if e['valid'] else 'NO'} "
+                    f"| {e['claim']} (a claim) |")
         lines.append("")
     lines += ["## The reference's own claims (claims, not measurements)", "",
               "Its README table (loadtest/reference.py); its stage-3 and stage-4 figures have no "

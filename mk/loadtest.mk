@@ -21,8 +21,12 @@ ROUNDS ?= 3
 ARMS ?= shoplab,reference_shaped
 CREDITS ?= burst
 CAPACITY_ARGS ?=
+# `make experiments`: pairs of arms of the reference's shape (capacity/arms.py EXPERIMENTS) on
+# stage 2, where the reference ran two instances against one database
+EXPERIMENT_CONFIG ?= 2
+EXPERIMENT_ARMS ?= pgbouncer,health_checks
 
-.PHONY: loadtest lab-loadtest lab-report capacity capacity-all bench experiments report pool-advisor test-loadtest
+.PHONY: loadtest lab-loadtest lab-report capacity capacity-all bench experiments experiments-loopback report pool-advisor test-loadtest
 loadtest: ## load-test a deployed stage: make loadtest TARGET=http://host [STAGE=2] [LOADTEST_ARGS=--quick]
 	$(PY) -m loadtest.run --target $(TARGET) --stage $(LOADTEST_STAGE) --hosts $(LOADTEST_HOSTS) $(LOADTEST_ARGS)
 
@@ -46,7 +50,12 @@ capacity-all: ## the whole matrix (hours; resumable: each round is kept as it fi
 bench: ## listing vs trivial route and 100k vs 50 products, caches off and on, on two stacks it starts
 	$(PY) -m loadtest.bench $(BENCH_ARGS)
 
-experiments: ## pgbouncer modes, indexes, probe interval, pool-size sweep (EXPERIMENTS=all|pgbouncer,...)
+experiments: ## the reference's tuning claims on the sized lab: pgbouncer modes, health-check interval (capacity/arms.py)
+	$(PY) -m loadtest.capacity run --config $(EXPERIMENT_CONFIG) --profile reference \
+	  --rounds $(ROUNDS) --arms $(EXPERIMENT_ARMS) $(CAPACITY_ARGS)
+	$(PY) -m loadtest.capacity_report
+
+experiments-loopback: ## on loopback stacks: indexes, pool-size sweep, gunicorn shapes, pgbouncer, probes (EXPERIMENTS=all|indexes,...)
 	$(PY) -m loadtest.experiments $(EXPERIMENTS) $(EXPERIMENTS_ARGS)
 
 report: ## regenerate loadtest/results/README.md and capacity.json from the committed raw files

@@ -81,3 +81,36 @@ def test_the_shoplab_arm_changes_nothing_and_unknown_arms_are_refused():
     assert arms.arm_vars("shoplab", "2") == {"lab_arm": "shoplab"}
     with pytest.raises(ValueError, match="arm"):
         arms.arm_vars("fastest", "2")
+
+
+def test_each_experiment_is_two_arms_of_the_reference_shape_that_differ_in_one_setting():
+    base = arms.arm_vars("reference_shaped", "2")
+    for without, with_ in arms.EXPERIMENTS.values():
+        a, b = arms.arm_vars(without, "2"), arms.arm_vars(with_, "2")
+        differ = {k for k in a.keys() | b.keys() if a.get(k) != b.get(k)} - {"lab_arm"}
+        assert len(differ) <= 1, differ      # the probes differ outside Ansible: no var at all
+        assert a["shop_app_db_pool_max_size"] == base["shop_app_db_pool_max_size"]
+    session = arms.arm_vars("reference_pgbouncer_session", "2")
+    assert session["shop_db_via_pgbouncer"] is True and session["pgbouncer_pool_mode"] == "session"
+    assert "postgresql_hba_entries" not in session     # pgbouncer reaches it on loopback
+    fast, slow = (arms.health_checks(a, "2") for a in arms.EXPERIMENTS["health_checks"])
+    assert (fast["interval_s"], slow["interval_s"]) == (5, 30) and fast["path"] == slow["path"]
+    # the reference's own: only its stage 3 probed a route that queries the database
+    assert arms.health_checks("reference_shaped", "3")["interval_s"] == 30
+    assert arms.health_checks("reference_shaped", "2") is None
+    assert arms.health_checks("shoplab", "3") is None
+
+
+def test_one_call_gives_the_podman_lines_and_the_extra_vars_of_every_lab_host(tmp_path, capsys):
+    import json
+    from loadtest.capacity import host_tiers
+    out = tmp_path / "sizes.json"
+    assert lab_sizes.main(["ansible/inventories/lab-stage2", "--json", str(out)]) == 0
+    lines = {ln.split()[0]: ln.split() for ln in capsys.readouterr().out.splitlines()}
+    assert set(lines) == {"lb1", "app1", "app2", "db1", "redis1", "mon1"}
+    assert lines["app1"][1:3] == ["shoplab-s2-app1", "app"] and "--cpuset-cpus=0" in lines["app1"]
+    data = json.loads(out.read_text())
+    assert data["lab_sizes"]["app1"]["label"] == lines["app1"][3]
+    tiers = host_tiers(data)        # what a capacity round reads: no second inventory pass
+    assert tiers["shoplab-s2-mon1"] == "monitoring" and tiers["shoplab-s2-db1"] == "db"
+    assert data["lab_sizes"]["mon1"]["cpus"] is None        # beside the generator, unlimited

@@ -59,10 +59,22 @@ def test_pool_waits_with_the_app_at_its_quota_are_the_cpus():
 
 def test_pool_waits_below_the_quota_are_the_pool():
     hosts = {**HOSTS_AT_QUOTA, "s2-app1": {**HOSTS_AT_QUOTA["s2-app1"], "quota_share": 0.4,
-                                          "cores": 0.05}}
+                                          "cores": 0.05, "throttled_share": 0.1}}
     cause, evidence = capacity.classify(BROKE, hosts, TIERS, {"pool_waiting_mean": 3.0,
                                                               "pool_timeouts": 5})
     assert cause == "pool" and "5 pool timeouts" in evidence
+
+
+def test_an_app_throttled_in_most_of_its_periods_is_at_its_cpu_limit_below_the_mean_quota():
+    # measured (2-one-app-host, round 1): 0.090 of 0.125 cores, 73 % of its periods throttled
+    hosts = {"s2-app1": {**HOSTS_AT_QUOTA["s2-app1"], "cores": 0.090, "quota_share": 0.72,
+                         "throttled_share": 0.73}}
+    assert capacity.classify(BROKE, hosts, TIERS, {})[0] == "cpu"
+    hosts["s2-app1"]["throttled_share"] = 0.2
+    assert capacity.classify(BROKE, hosts, TIERS, {})[0] == "unknown"
+    # a light step throttles too (22 % of the quota, 55 % of periods): not a CPU limit
+    hosts["s2-app1"].update(quota_share=0.22, throttled_share=0.55)
+    assert capacity.classify(BROKE, hosts, TIERS, {})[0] == "unknown"
 
 
 def test_the_load_balancer_memory_and_errors_are_named():
@@ -74,8 +86,19 @@ def test_the_load_balancer_memory_and_errors_are_named():
     errors = {**BROKE, "error_rate": 0.2}
     assert capacity.classify(errors, {"s2-app1": idle_app}, TIERS, {})[0] == "errors"
     assert capacity.classify(BROKE, {"s2-app1": idle_app}, TIERS, {})[0] == "unknown"
-    assert capacity.classify(BROKE, {"s2-app1": idle_app}, TIERS, {},
-                             {"pgbouncer_waiting_max": 4})[0] == "pgbouncer_queue"
+    # the database side, as loadtest/promql.step_figures gives it
+    queue = capacity.classify(BROKE, {"s2-app1": idle_app}, TIERS, {},
+                              {"pgbouncer": {"max_waiting_clients": 4.0}})
+    assert queue[0] == "pgbouncer_queue" and "4 clients waiting in pgbouncer" in queue[1]
+    full_db = {"postgres": {"max_used_fraction": 0.97}, "pgbouncer": {"max_waiting_clients": None}}
+    assert capacity.classify(BROKE, {"s2-app1": idle_app}, TIERS, {}, full_db)[0] == "db_connections"
+    # an app at its quota is the CPU's, whatever queues form behind it
+    assert capacity.classify(BROKE, HOSTS_AT_QUOTA, TIERS, {}, full_db)[0] == "cpu"
+
+
+def test_without_prometheus_a_round_records_no_database_figures():
+    assert capacity.prom_figures(None, 0, 10) == {}
+    assert capacity.prometheus("9") is None     # nothing listens on 127.0.0.1:9099
 
 
 def step(users, p95, err=0.0, valid=True):
@@ -125,7 +148,8 @@ def write_round(root, config, arm, users, rps, cause="cpu", quick=False, valid=T
         "config": config, "profile": "reference", "arm": arm, "credits": "burst", "quick": quick,
         "capacity_users_at_slo": users, "capacity_rps_at_slo": rps, "breaking_point_cause": cause,
         "breaking_point_evidence": "e", "generator_cpu_share_max": 0.3, "valid": valid,
-        "busy": [], "cpu_limit_cores": 0.125, "lab_cores_per_vcpu": 0.125}))
+        "busy": [], "cpu_limit_cores": 0.125, "lab_cores_per_vcpu": 0.125,
+        "deploy_seconds": 100.0 + 10 * n}))
 
 
 def test_the_report_takes_medians_over_rounds_and_ignores_quick_ones(tmp_path):
@@ -144,5 +168,64 @@ def test_the_report_takes_medians_over_rounds_and_ignores_quick_ones(tmp_path):
     assert s["cost_per_1000_users_usd"] == pytest.approx(s["monthly_cost_usd"] / 0.96, rel=1e-3)
     assert s["cost_per_1000_users_usd_lab_scale"] == pytest.approx(s["monthly_cost_usd"] / 0.12, rel=1e-3)
     assert data["stages"]["1"]["reference_shaped"]["breaking_point_cause"] == "pool"
+    assert (s["deploy_seconds"], s["deploy_seconds_min"], s["deploy_seconds_max"]) == (110, 100, 120)
+    assert s["config_lines"] > 0          # stage 1's inventory, playbook and roles, counted
     assert capacity_report.ratios(data["stages"]) == {"1: shoplab / reference_shaped": 6.0}
     assert "| 1 | shoplab | 120 (100-150)" in capacity_report.markdown(data)
+
+
+def test_health_checks_probe_every_target_each_interval_until_stopped():
+    import http.server
+    import threading
+    paths = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            paths.append(self.path)
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    stop, counts = threading.Event(), {"ok": 0, "failed": 0}
+    checks = {"path": "/api/products", "interval_s": 30, "per_target": 2}
+    t = threading.Thread(target=capacity.probe, args=(
+        f"http://127.0.0.1:{server.server_port}", checks, 3, stop, counts))
+    t.start()
+    for _ in range(100):          # the first interval's probes: 2 per target, 3 targets
+        if counts["ok"] >= 6:
+            break
+        stop.wait(0.05)
+    stop.set()
+    t.join(5)
+    server.shutdown()
+    assert not t.is_alive() and counts == {"ok": 6, "failed": 0}
+    assert set(paths) == {"/api/products"}
+
+
+def test_an_experiment_is_reported_as_the_ratio_of_its_two_arms(tmp_path):
+    for n in range(3):
+        write_round(tmp_path, "2", "reference_pgbouncer_session", 40, 20, cause="pgbouncer_queue", n=n)
+        write_round(tmp_path, "2", "reference_pgbouncer_transaction", 60 + n, 30, n=n)
+    write_round(tmp_path, "2", "reference_probes_5s", 50, 25, n=0)   # its pair has no rounds
+    data = capacity_report.build(tmp_path)
+    e = data["experiments"]["2"]
+    assert set(e) == {"pgbouncer"}
+    assert (e["pgbouncer"]["ratio_users"], e["pgbouncer"]["ratio_rps"]) == (1.52, 1.5)
+    assert e["pgbouncer"]["causes"]["reference_pgbouncer_session"] == "pgbouncer_queue"
+    assert e["pgbouncer"]["claimed_ratio"] == 3.0
+    assert "| 2 | pgbouncer | 1.52x | 1.50x | pgbouncer_queue / cpu | 3 | yes" in capacity_report.markdown(data)
+
+
+def test_a_round_stops_the_reapers_schedule_where_each_stage_runs_it(monkeypatch):
+    ran = []
+    monkeypatch.setattr(capacity.subprocess, "run", lambda cmd, **kw: ran.append(cmd))
+    tiers = {"shoplab-s2-app1": "app", "shoplab-s2-app2": "app", "shoplab-s2-db1": "db"}
+    capacity.reaper_schedule("2", tiers, "stop")
+    assert ran == [["podman", "exec", f"shoplab-s2-app{n}", "systemctl", "stop", "shop-reaper.timer"]
+                   for n in (1, 2)]
+    ran.clear()
+    capacity.reaper_schedule("3", {"shoplab-s3-app1": "app"}, "start")   # the stand-in container
+    assert ran == [["podman", "start", "shoplab-s3-reaper"]]

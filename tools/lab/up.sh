@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `make lab STAGE=N`: start the stage's hosts as systemd containers on their own podman
 # network, configure them with ansible/site.yml, seed the catalogue, publish nginx on
-# 127.0.0.1:808N and buy a product through it. Re-runnable: existing containers are reused,
+# 127.0.0.1:808N (and Prometheus on 127.0.0.1:909N) and buy a product through it. Re-runnable: existing containers are reused,
 # unless their size changed (then they are recreated).
 # Each host is limited like the instance it stands for (capacity/lab_sizes.py): LAB_PROFILE
 # (reference | stack), LAB_CREDITS (burst | exhausted), LAB_CORES_PER_VCPU. LAB_ARM (shoplab |
@@ -16,6 +16,7 @@ PLAYBOOK=ansible/stage$STAGE.yml; [ -f "$PLAYBOOK" ] || PLAYBOOK=ansible/site.ym
 IMAGE=${IMAGE:-localhost/shoplab-debian-systemd:bookworm}
 NET=shoplab-s$STAGE
 PORT=$((8080 + STAGE))
+PROM_PORT=$((9090 + STAGE))   # the lab's Prometheus (group monitoring), read by loadtest/capacity.py
 LABEL=shoplab.lab=stage$STAGE
 SEED_PRODUCTS=${SEED_PRODUCTS:-50}
 # the load test's own catalogue: its shopper journey buys these, never the reference's products
@@ -44,8 +45,9 @@ podman network exists "$NET" || podman network create --label "$LABEL" "$NET" >/
 mkdir -p "$STATE"
 # <name> <container> <groups> <size label> <podman flags...> per host, and the same sizes plus
 # the arm's settings as extra vars for the playbook (the stage-3 app containers read them)
-mapfile -t HOSTS < <(python3 -m capacity.lab_sizes "$INVENTORY" --profile "$LAB_PROFILE" --credits "$LAB_CREDITS")
-python3 -m capacity.lab_sizes "$INVENTORY" --profile "$LAB_PROFILE" --credits "$LAB_CREDITS" --json > "$STATE/sizes.json"
+mapfile -t HOSTS < <(python3 -m capacity.lab_sizes "$INVENTORY" --profile "$LAB_PROFILE" \
+  --credits "$LAB_CREDITS" --json "$STATE/sizes.json")
+[ ${#HOSTS[@]} -gt 0 ] || { echo "no lab hosts from $INVENTORY"; exit 1; }
 python3 -m capacity.arms "$LAB_ARM" "$STAGE" > "$STATE/arm.json"
 # stage 3: hosts of group app_image are containers of the shop's image (no systemd, as on
 # Fargate) that the playbook starts itself; they join HOSTS again after the deploy
@@ -61,6 +63,7 @@ for line in "${HOSTS[@]}"; do
   read -r name ctr groups size flags <<<"$line"
   publish=()
   [[ ,$groups, == *,lb,* ]] && publish=(-p "127.0.0.1:$PORT:80")
+  [[ ,$groups, == *,monitoring,* ]] && publish=(-p "127.0.0.1:$PROM_PORT:9090")
   if podman container exists "$ctr" &&
      [ "$(podman inspect -f '{{index .Config.Labels "shoplab.size"}}' "$ctr")" != "$size" ]; then
     echo "$ctr: size changed to $size: recreating it"
