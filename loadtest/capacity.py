@@ -139,9 +139,10 @@ def classify(step: dict, hosts: dict[str, dict], tiers: dict[str, str], pool: di
     return "unknown", f"p95 {step['p95_ms']:.0f} ms with no host at its limits: {show(hosts)}"
 
 
-def prometheus(stage: str) -> promql.Prometheus | None:
-    """The lab's Prometheus (tools/lab/up.sh publishes it on 127.0.0.1:909N), if it answers."""
-    prom = promql.Prometheus(f"http://127.0.0.1:{9090 + int(stage)}", timeout=5)
+def prometheus(stage: str, step: str = promql.DEFAULT_STEP) -> promql.Prometheus | None:
+    """The lab's Prometheus (tools/lab/up.sh publishes it on 127.0.0.1:909N) scraping every
+    ``step``, if it answers."""
+    prom = promql.Prometheus(f"http://127.0.0.1:{9090 + int(stage)}", timeout=5, step=step)
     try:
         prom.value("vector(1)")
     except promql.PrometheusError:
@@ -289,7 +290,7 @@ def measure(record: dict, rdir: Path, stage: str, name: str, target: str, arm: s
     record["machine"] = machine.snapshot(5)
     record["busy"] = machine.busy(record["machine"])
     containers = cgroups.lab_containers(f"shoplab.lab=stage{stage}")
-    prom = prometheus(stage)
+    prom = prometheus(stage, record["sizes"].get("monitoring_scrape_interval", promql.DEFAULT_STEP))
     record["prometheus"] = prom is not None
     sampler = cgroups.CgroupSampler(rdir / "cgroup.jsonl", containers)
     sampler.start()

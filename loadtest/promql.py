@@ -69,8 +69,9 @@ class PrometheusError(RuntimeError):
 class Prometheus:
     """The HTTP API's instant and range queries, answers as plain floats and dicts."""
 
-    def __init__(self, base_url: str, timeout: float = 10.0):
-        self.base_url, self.timeout = base_url.rstrip("/"), timeout
+    def __init__(self, base_url: str, timeout: float = 10.0, step: str = DEFAULT_STEP):
+        # step: the server's scrape interval, the resolution step_figures' subqueries use
+        self.base_url, self.timeout, self.step = base_url.rstrip("/"), timeout, step
         self.session = requests.Session()
 
     def _get(self, path: str, params: dict) -> dict:
@@ -192,8 +193,10 @@ def app_latency_p95(prom: Prometheus, start: float, end: float, route: str | Non
     return prom.value(APP_LATENCY_QUANTILE.format(q=quantile, sel=sel, w=window(start, end)), at=end)
 
 
-def step_figures(prom: Prometheus, start: float, end: float, step: str = DEFAULT_STEP) -> dict:
-    """Everything above for one load step, as the capacity report takes it."""
+def step_figures(prom: Prometheus, start: float, end: float, step: str | None = None) -> dict:
+    """Everything above for one load step, as the capacity report takes it (subqueries at
+    ``step``, by default the server's scrape interval ``prom.step``)."""
+    step = step or prom.step
     return {"cpu_cores": cpu_cores(prom, start, end),
             "pgbouncer": pgbouncer_waits(prom, start, end, step),
             "postgres": postgres_connections(prom, start, end, step),

@@ -114,3 +114,6 @@ def test_one_call_gives_the_podman_lines_and_the_extra_vars_of_every_lab_host(tm
     tiers = host_tiers(data)        # what a capacity round reads: no second inventory pass
     assert tiers["shoplab-s2-mon1"] == "monitoring" and tiers["shoplab-s2-db1"] == "db"
     assert data["lab_sizes"]["mon1"]["cpus"] is None        # beside the generator, unlimited
+    # the lab's instrument costs its scaled-down hosts as little as it can
+    assert data["monitoring_scrape_interval"] == "5s"
+    assert "systemd" in data["monitoring_node_exporter_disabled_collectors"]
