@@ -217,20 +217,38 @@ def probe(target: str, checks: dict, targets: int, stop: threading.Event, counts
         stop.wait(checks["interval_s"])
 
 
-def reaper_schedule(stage: str, tiers: dict[str, str], action: str) -> None:
-    """``action`` ("stop" | "start") the reaper's schedule in the lab: the shop_app role's
-    timer on each app host (stages 1-2), stage 3's stand-in container. A pass costs a fixed
-    ~0.6 CPU-seconds, nearly all of it the interpreter importing the app: about 1 % of an
-    instance's vCPU each minute, but 8 % of a lab host at 0.125 core per vCPU and a quarter of
-    a 20 s step's budget when it falls in one (stage 1's breaks met a pass every time). The
-    load mix creates no orders, so a round measures with the schedule stopped and starts it
-    again after."""
+def pause_timers(stage: str, sizes: dict) -> dict[str, list[str]]:
+    """Stop the periodic work of the lab's hosts while a round measures: every active systemd
+    timer of its systemd hosts (the reaper's, apt's daily runs, fstrim, ...) and stage 3's
+    reaper stand-in container. Returns what was stopped ({container: [timer, ...]}, the
+    stand-in as ``[]``), for ``resume_timers``. A reaper pass costs a fixed ~0.6 CPU-seconds,
+    nearly all of it the interpreter importing the app: about 1 % of an instance's vCPU each
+    minute, but 8 % of a lab host at 0.125 core per vCPU and a quarter of a 20 s step's budget
+    when it falls in one (stage 1's breaks met a pass every time; loadtest/results/capacity/
+    superseded/). The load mix creates no orders: nothing is left for the reaper meanwhile."""
+    paused: dict[str, list[str]] = {}
+    for host in sizes["lab_sizes"].values():
+        if "app_image" in host["groups"]:       # stage 3's app containers: no systemd
+            continue
+        ctr = host["container"]
+        listed = subprocess.run(["podman", "exec", ctr, "systemctl", "list-units", "--type=timer",
+                                 "--state=active", "--plain", "--no-legend"], check=True,
+                                capture_output=True, text=True, timeout=60).stdout
+        timers = [line.split()[0] for line in listed.splitlines() if line.strip()]
+        if timers:
+            subprocess.run(["podman", "exec", ctr, "systemctl", "stop", *timers], check=True,
+                           capture_output=True, timeout=60)
+            paused[ctr] = timers
     if stage == "3":
-        cmds = [["podman", action, f"shoplab-s{stage}-reaper"]]
-    else:
-        cmds = [["podman", "exec", ctr, "systemctl", action, "shop-reaper.timer"]
-                for ctr, tier in tiers.items() if tier == "app"]
-    for cmd in cmds:
+        subprocess.run(["podman", "stop", f"shoplab-s{stage}-reaper"], check=True,
+                       capture_output=True, timeout=60)
+        paused[f"shoplab-s{stage}-reaper"] = []
+    return paused
+
+
+def resume_timers(paused: dict[str, list[str]]) -> None:
+    for ctr, timers in paused.items():
+        cmd = ["podman", "exec", ctr, "systemctl", "start", *timers] if timers else ["podman", "start", ctr]
         subprocess.run(cmd, check=True, capture_output=True, timeout=60)
 
 
@@ -270,12 +288,11 @@ def run_round(config: str, profile: str, arm: str, credits: str, quick: bool,
     record["sizes"] = json.loads((ROOT / f".state/lab/stage{stage}/sizes.json").read_text())
     record["lab_cores_per_vcpu"] = record["sizes"]["lab_cores_per_vcpu"]
     tiers = host_tiers(record["sizes"])
-    reaper_schedule(stage, tiers, "stop")
-    record["reaper"] = "stopped during the round"
+    paused = record["paused_timers"] = pause_timers(stage, record["sizes"])
     try:
         measure(record, rdir, stage, name, target, arm, tiers, quick)
     finally:
-        reaper_schedule(stage, tiers, "start")
+        resume_timers(paused)
     (rdir / "round.json").write_text(json.dumps(record, indent=2))
     print(f"=== {name}: {record['capacity_users_at_slo']} users, {record['capacity_rps_at_slo']} "
           f"req/s at the SLO; break: {record['breaking_point_cause']} "

@@ -3,6 +3,7 @@ claim, and the report over rounds (synthetic records; no load is generated)."""
 from __future__ import annotations
 
 import json
+import subprocess
 
 import pytest
 
@@ -219,13 +220,22 @@ def test_an_experiment_is_reported_as_the_ratio_of_its_two_arms(tmp_path):
     assert "| 2 | pgbouncer | 1.52x | 1.50x | pgbouncer_queue / cpu | 3 | yes" in capacity_report.markdown(data)
 
 
-def test_a_round_stops_the_reapers_schedule_where_each_stage_runs_it(monkeypatch):
+def test_a_round_pauses_every_active_timer_of_the_lab_and_resumes_the_same(monkeypatch):
     ran = []
-    monkeypatch.setattr(capacity.subprocess, "run", lambda cmd, **kw: ran.append(cmd))
-    tiers = {"shoplab-s2-app1": "app", "shoplab-s2-app2": "app", "shoplab-s2-db1": "db"}
-    capacity.reaper_schedule("2", tiers, "stop")
-    assert ran == [["podman", "exec", f"shoplab-s2-app{n}", "systemctl", "stop", "shop-reaper.timer"]
-                   for n in (1, 2)]
+
+    def run(cmd, **kw):
+        ran.append(cmd)
+        listed = "shop-reaper.timer loaded active waiting reaper\napt-daily.timer loaded active waiting apt\n"
+        return subprocess.CompletedProcess(cmd, 0, stdout=listed if "list-units" in cmd else "")
+    monkeypatch.setattr(capacity.subprocess, "run", run)
+    sizes = {"lab_sizes": {"app1": {"container": "shoplab-s3-app1", "groups": ["app", "app_image"]},
+                           "db1": {"container": "shoplab-s3-db1", "groups": ["db"]}}}
+    paused = capacity.pause_timers("3", sizes)
+    assert paused == {"shoplab-s3-db1": ["shop-reaper.timer", "apt-daily.timer"],
+                      "shoplab-s3-reaper": []}             # no systemd in the app's image
+    assert ["podman", "exec", "shoplab-s3-db1", "systemctl", "stop", "shop-reaper.timer",
+            "apt-daily.timer"] in ran and ["podman", "stop", "shoplab-s3-reaper"] in ran
     ran.clear()
-    capacity.reaper_schedule("3", {"shoplab-s3-app1": "app"}, "start")   # the stand-in container
-    assert ran == [["podman", "start", "shoplab-s3-reaper"]]
+    capacity.resume_timers(paused)
+    assert ran == [["podman", "exec", "shoplab-s3-db1", "systemctl", "start", "shop-reaper.timer",
+                    "apt-daily.timer"], ["podman", "start", "shoplab-s3-reaper"]]
