@@ -60,6 +60,10 @@ def health_checks(arm: str, stage: str) -> dict | None:
 
 POOLER_MODES = {"reference_pgbouncer_session": "session",
                 "reference_pgbouncer_transaction": "transaction"}
+# Deploy checks an arm skips on purpose (ansible-playbook --skip-tags): session pooling with
+# fewer server connections than client connections (2 x 25 clients, 20 + 5 server connections)
+# is the set-up the reference's claim describes, and what site.yml's pool budget refuses.
+DEPLOY_SKIP_TAGS = {"reference_pgbouncer_session": "pool_budget"}
 
 
 def arm_vars(arm: str, stage: str) -> dict:

@@ -35,7 +35,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from capacity.arms import ALL_ARMS, ARMS, EXPERIMENTS, health_checks
+from capacity.arms import ALL_ARMS, ARMS, DEPLOY_SKIP_TAGS, EXPERIMENTS, health_checks
 from capacity.lab_sizes import (DEFAULT_CORES_PER_VCPU, PROFILES, cores_per_vcpu, cpu_sets,
                                 host_tier)
 from loadtest import cgroups, machine, promql, run
@@ -197,7 +197,8 @@ def capacity_of(steps: list[dict], key: str) -> tuple[float, dict | None, bool]:
 def deploy(config: str, profile: str, arm: str, credits: str) -> float:
     stage, inventory = CONFIGS[config]
     env = {**os.environ, "STAGE": stage, "LAB_PROFILE": profile, "LAB_ARM": arm,
-           "LAB_CREDITS": credits, "LAB_INVENTORY": inventory}
+           "LAB_CREDITS": credits, "LAB_INVENTORY": inventory,
+           "LAB_SKIP_TAGS": DEPLOY_SKIP_TAGS.get(arm, "")}
     t0 = time.monotonic()
     subprocess.run(["tools/lab/up.sh"], cwd=ROOT, env=env, check=True, timeout=1200)
     return round(time.monotonic() - t0, 1)

@@ -93,6 +93,11 @@ def test_each_experiment_is_two_arms_of_the_reference_shape_that_differ_in_one_s
     session = arms.arm_vars("reference_pgbouncer_session", "2")
     assert session["shop_db_via_pgbouncer"] is True and session["pgbouncer_pool_mode"] == "session"
     assert "postgresql_hba_entries" not in session     # pgbouncer reaches it on loopback
+    # the over-commit is the experiment: the pool budget would refuse it, and only it
+    budget = pool_budget(2, 1, 25, 87, 3, 5, {"pool_mode": "session", "max_client_conn": 400,
+                                              "default_pool_size": 20, "reserve_pool_size": 5,
+                                              "max_db_connections": 40})
+    assert not budget["ok"] and arms.DEPLOY_SKIP_TAGS == {"reference_pgbouncer_session": "pool_budget"}
     fast, slow = (arms.health_checks(a, "2") for a in arms.EXPERIMENTS["health_checks"])
     assert (fast["interval_s"], slow["interval_s"]) == (5, 30) and fast["path"] == slow["path"]
     # the reference's own: only its stage 3 probed a route that queries the database
