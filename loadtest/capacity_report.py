@@ -97,6 +97,10 @@ def arm_summary(group: list[dict]) -> dict:
         "valid": all(r["valid"] for r in group),
         "rounds": len(group),
         "busy_rounds": sum(1 for r in group if r.get("busy")),
+        # rounds measured before the round paused the hosts' timers (reaper, apt): their
+        # breaks can be a background pass's (loadtest/results/capacity/superseded/README.md)
+        "rounds_with_timers_running": sum(1 for r in group if "paused_timers" not in r),
+        "rounds_with_prometheus": sum(1 for r in group if r.get("prometheus")),
         "cpu_limit_cores": group[0].get("cpu_limit_cores"),
         "monthly_cost_usd": cost,
         "lab_cores_per_vcpu": scale,
@@ -210,6 +214,11 @@ def markdown(data: dict) -> str:
                     f"| {_fmt(a['monthly_cost_usd'], '.2f')} | {_fmt(a['cost_per_1000_users_usd'], '.2f')} "
                     f"| {_fmt(a['deploy_seconds'])} ({_fmt(a['deploy_seconds_min'])}-"
                     f"{_fmt(a['deploy_seconds_max'])}) | {_fmt(a['config_lines'])} |")
+        running = [f"{c} {arm}" for c, arms in block.items() for arm, a in arms.items()
+                   if a["rounds_with_timers_running"]]
+        if running:
+            lines += ["", "Measured with the hosts' timers running (the reaper's pass each minute "
+                      "falls in some steps; later rounds pause them): " + ", ".join(running) + "."]
         lines.append("")
         for name, value in ratios(block).items():
             lines.append(f"- {name}: **{value}x**")
