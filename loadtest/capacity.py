@@ -17,10 +17,14 @@ round can claim. The hosts' CPU, throttling and memory come from their cgroups
 (loadtest/cgroups.py), the pool from the app's /metrics, and the database side (pgbouncer's
 queue, PostgreSQL's connections against max_connections, server-side p95) from the lab's
 Prometheus (host mon1, on 127.0.0.1:909N; loadtest/promql.py) when the inventory has one;
-``classify`` names the cause at the break. Each round is written to ``loadtest/results/capacity/<config>-<profile>-<arm>/<UTC>/``
-as it finishes (round.json beside its raw files), so a matrix of rounds accumulates over
-sessions; arms alternate between rounds (A B, then B A) so neither always runs on a warmer
-machine, and the last round ends with Shoplab's own arm deployed. ``loadtest.capacity_report`` combines whatever rounds exist.
+``classify`` names the cause at the break. The hosts' periodic work (systemd timers: the
+reaper, apt) is paused while a round measures (``pause_timers``).
+
+Each round is written to ``loadtest/results/capacity/<config>-<profile>-<arm>/<UTC>/`` as it
+finishes (round.json beside its raw files), so a matrix of rounds accumulates over sessions;
+arms (and configurations) alternate between rounds (A B, then B A) so neither always runs on
+a warmer machine, and the last round ends with Shoplab's own arm deployed.
+``loadtest.capacity_report`` combines whatever rounds exist.
 """
 from __future__ import annotations
 
@@ -249,7 +253,8 @@ def pause_timers(stage: str, sizes: dict) -> dict[str, list[str]]:
 
 def resume_timers(paused: dict[str, list[str]]) -> None:
     for ctr, timers in paused.items():
-        cmd = ["podman", "exec", ctr, "systemctl", "start", *timers] if timers else ["podman", "start", ctr]
+        cmd = (["podman", "exec", ctr, "systemctl", "start", *timers] if timers
+               else ["podman", "start", ctr])
         subprocess.run(cmd, check=True, capture_output=True, timeout=60)
 
 
