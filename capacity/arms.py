@@ -48,18 +48,21 @@ REFERENCE_HEALTH_INTERVAL_S = 30
 ALB_NODES = 2
 
 
+# what the experiments' arms change: the pooler's mode, the probes' interval (seconds)
+POOLER_MODES = {"reference_pgbouncer_session": "session",
+                "reference_pgbouncer_transaction": "transaction"}
+PROBE_INTERVALS_S = {"reference_probes_5s": 5, "reference_probes_30s": 30}
+
+
 def health_checks(arm: str, stage: str) -> dict | None:
     """{"path", "interval_s", "per_target"} of the arm's load-balancer probes, or None."""
-    interval = {"reference_probes_5s": 5, "reference_probes_30s": 30}.get(arm)
+    interval = PROBE_INTERVALS_S.get(arm)
     if interval is None and arm == "reference_shaped" and str(stage) == "3":
         interval = REFERENCE_HEALTH_INTERVAL_S
     if interval is None:
         return None
     return {"path": REFERENCE_HEALTH_PATH, "interval_s": interval, "per_target": ALB_NODES}
 
-
-POOLER_MODES = {"reference_pgbouncer_session": "session",
-                "reference_pgbouncer_transaction": "transaction"}
 # Deploy checks an arm skips on purpose (ansible-playbook --skip-tags): session pooling with
 # fewer server connections than client connections (2 x 25 clients, 20 + 5 server connections)
 # is the set-up the reference's claim describes, and what site.yml's pool budget refuses.

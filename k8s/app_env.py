@@ -19,7 +19,7 @@ SECRET_SETTINGS = ("DATABASE_URL", "REDIS_URL", "JWT_SECRET",
 # non-zero when it could not (database unreachable). Safe to run several at once (row locks
 # with SKIP LOCKED). Run with the app's image and environment by the stage-3 EventBridge rule,
 # the stage-4 CronJob and the stage-3 lab's stand-in; hosts (stages 1-2) have the shop_app
-# role's timer, with its own default interval.
+# role's timer, whose default interval (shop_app_reaper_interval) a test holds equal to this.
 REAPER_COMMAND = ("python", "-m", "app.reaper")
 REAPER_INTERVAL_MINUTES = 1
 # a pass that takes longer is stopped (CronJob activeDeadlineSeconds, the lab's `timeout`)

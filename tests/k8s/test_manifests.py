@@ -17,7 +17,7 @@ import yaml
 
 from app.settings import Settings
 from k8s import mesh
-from k8s.app_env import REAPER_COMMAND, REAPER_DEADLINE_SECONDS
+from k8s.app_env import REAPER_COMMAND, REAPER_DEADLINE_SECONDS, REAPER_INTERVAL_MINUTES
 from k8s.manifests import (SECRET_SETTINGS, default_values, merge_values, reaper_schedule,
                            secret_object, shop_objects)
 from k8s.render import main as render_main
@@ -279,6 +279,13 @@ def test_reaper_runs_every_minute_one_at_a_time_within_deadlines(kinds):
     assert job["backoffLimit"] <= 1
     assert job["activeDeadlineSeconds"] == REAPER_DEADLINE_SECONDS
     assert reaper_pod(kinds)["restartPolicy"] == "Never"
+
+
+def test_the_hosts_timer_runs_the_reaper_as_often_and_as_long_as_the_cronjob():
+    # stages 1-2 run the reaper from the shop_app role's timer: one interval and one deadline
+    defaults = yaml.safe_load((REPO / "roles/shop_app/defaults/main.yml").read_text())
+    assert defaults["shop_app_reaper_interval"] == f"{REAPER_INTERVAL_MINUTES}min"
+    assert defaults["shop_app_reaper_timeout"] == REAPER_DEADLINE_SECONDS
 
 
 def test_reaper_schedule_for_other_intervals():
