@@ -311,6 +311,7 @@ def measure(record: dict, rdir: Path, stage: str, name: str, target: str, arm: s
     """The measured part of a round, into ``record``: machine state, closed then open loop."""
     calm_down(30 if quick else 120)
     record["machine"] = machine.snapshot(5)
+    record["machine"]["speed"] = machine.speed()    # after the snapshot: not counted as other CPU
     record["busy"] = machine.busy(record["machine"])
     containers = cgroups.lab_containers(f"shoplab.lab=stage{stage}")
     prom = prometheus(stage, record["sizes"].get("monitoring_scrape_interval", promql.DEFAULT_STEP))

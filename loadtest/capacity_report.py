@@ -31,7 +31,7 @@ from pathlib import Path
 from capacity.arms import EXPERIMENTS
 from capacity.lab_sizes import DEFAULT_CORES_PER_VCPU
 from loadtest import reference
-from loadtest.capacity import CONFIGS, RESULTS, SLO, cause_at_break
+from loadtest.capacity import CONFIGS, RESULTS, SLO, cause_at_break, within_slo
 from loadtest.compare import config_lines
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -75,10 +75,34 @@ def _spread(values: list[float]) -> tuple[float | None, float | None, float | No
     return statistics.median(values), min(values), max(values)
 
 
+def app_cpu_ms_per_request(r: dict) -> float | None:
+    """The app tier's CPU per request (ms) at the round's last closed-loop step within the SLO:
+    the code's cost on this machine at that moment, so rounds of one arm measured on a faster
+    or slower machine show it (the lab's quotas are shares of a core, not of work)."""
+    app = [c for c, tier in r.get("tiers", {}).items() if tier == "app"]
+    last = None
+    for step in r.get("closed_loop", []):
+        if not step.get("valid", True) or not within_slo(step):
+            break
+        last = step
+    if last is None or not last["rps"] or not app:
+        return None
+    return round(1000 * sum(last["hosts"][c]["cores"] for c in app if c in last["hosts"])
+                 / last["rps"], 2)
+
+
+def machine_speed(r: dict) -> float | None:
+    """The round's calibration loop, millions of iterations per second, mean over the CPUs."""
+    speed = r.get("machine", {}).get("speed")
+    return round(statistics.mean(speed.values()) / 1e6, 2) if speed else None
+
+
 def arm_summary(group: list[dict]) -> dict:
     users = _spread([r["capacity_users_at_slo"] for r in group])
     rps = _spread([r["capacity_rps_at_slo"] for r in group])
     deploy = _spread([r.get("deploy_seconds") for r in group])
+    cpu_ms = _spread([app_cpu_ms_per_request(r) for r in group])
+    speed = _spread([machine_speed(r) for r in group])
     causes = Counter(r["breaking_point_cause"] for r in group)
     config, profile = group[0]["config"], group[0]["profile"]
     cost = monthly_cost(config, profile)
@@ -111,6 +135,10 @@ def arm_summary(group: list[dict]) -> dict:
                                               if cost and users[0] else None),
         "deploy_seconds": deploy[0], "deploy_seconds_min": deploy[1],
         "deploy_seconds_max": deploy[2],
+        "app_cpu_ms_per_request": cpu_ms[0], "app_cpu_ms_per_request_min": cpu_ms[1],
+        "app_cpu_ms_per_request_max": cpu_ms[2],
+        "machine_speed_mloops": speed[0], "machine_speed_mloops_min": speed[1],
+        "machine_speed_mloops_max": speed[2],
         "config_lines": config_lines(int(CONFIGS[config][0])),
         "reports": sorted(r["dir"] for r in group),
     }
@@ -204,21 +232,29 @@ def markdown(data: dict) -> str:
         for config, arms in block.items():
             for arm, a in arms.items():
                 lines.append(
-                    f"| {config} | {arm} | {_fmt(a['capacity_users_at_slo'])} "
-                    f"({_fmt(a['capacity_users_at_slo_min'])}-{_fmt(a['capacity_users_at_slo_max'])}) "
-                    f"| {_fmt(a['capacity_rps_at_slo'])} ({_fmt(a['capacity_rps_at_slo_min'])}-"
-                    f"{_fmt(a['capacity_rps_at_slo_max'])}) | {_fmt(a['capacity_users_at_slo_full_vcpu'])} "
+                    f"| {config} | {arm} | {_span(a, 'capacity_users_at_slo')} "
+                    f"| {_span(a, 'capacity_rps_at_slo')} | {_fmt(a['capacity_users_at_slo_full_vcpu'])} "
                     f"| {a['breaking_point_cause']} "
                     f"| {a['rounds']} ({a['busy_rounds']}) | {'yes' if a['valid'] else 'NO'} "
                     f"| {_fmt(a['generator_cpu_share_max'], '.0%')} | {_fmt(a['cpu_limit_cores'], '.3f')} "
                     f"| {_fmt(a['monthly_cost_usd'], '.2f')} | {_fmt(a['cost_per_1000_users_usd'], '.2f')} "
-                    f"| {_fmt(a['deploy_seconds'])} ({_fmt(a['deploy_seconds_min'])}-"
-                    f"{_fmt(a['deploy_seconds_max'])}) | {_fmt(a['config_lines'])} |")
+                    f"| {_span(a, 'deploy_seconds')} | {_fmt(a['config_lines'])} |")
         running = [f"{c} {arm}" for c, arms in block.items() for arm, a in arms.items()
                    if a["rounds_with_timers_running"]]
         if running:
             lines += ["", "Measured with the hosts' timers running (the reaper's pass each minute "
                       "falls in some steps; later rounds pause them): " + ", ".join(running) + "."]
+        lines += ["", "The app tier's CPU per request at the capacity step (ms, min-max) and the "
+                  "machine's speed before each round (calibration loop, millions of iterations "
+                  "per second, `loadtest/machine.py`; - where a round predates it). Rounds of "
+                  "one arm whose CPU per request differs this much ran on a machine of another "
+                  "speed: compare arms within one run.", "",
+                  "| config | arm | app CPU ms/request (min-max) | machine speed (min-max) |",
+                  "|---|---|---|---|"]
+        for config, arms in block.items():
+            for arm, a in arms.items():
+                lines.append(f"| {config} | {arm} | {_span(a, 'app_cpu_ms_per_request', '.2f')} "
+                             f"| {_span(a, 'machine_speed_mloops', '.2f')} |")
         lines.append("")
         for name, value in ratios(block).items():
             lines.append(f"- {name}: **{value}x**")
@@ -336,6 +372,13 @@ def plots(data: dict, all_rounds: list[dict], out: Path = RESULTS) -> list[str]:
 
 def _fmt(value, spec: str = ".0f") -> str:
     return "-" if value is None else format(value, spec)
+
+
+def _span(a: dict, key: str, spec: str = ".0f") -> str:
+    """``median (min-max)`` of a summary's figure, ``-`` when no round measured it."""
+    if a[key] is None:
+        return "-"
+    return f"{format(a[key], spec)} ({format(a[key + '_min'], spec)}-{format(a[key + '_max'], spec)})"
 
 
 def main(argv=None) -> int:

@@ -5,10 +5,17 @@ hypervisor taking time from this VM), CPU pressure (PSI ``some avg10``), and the
 process that is neither a lab container's nor this process tree's, the busiest named.
 ``busy(state)`` says whether a round taken now would be measured on a busy machine; such a
 round is kept but flagged, and the report can leave it out.
+
+``speed()`` times a fixed pure-Python loop on each CPU: how fast this VM runs the interpreter
+now. The lab's hosts get a share of a core, not a share of work, so a round on a slower
+machine holds fewer users; rounds are compared within one run, and the report shows how far
+the speed moved between the rounds it combines (loadtest/capacity_report.py).
 """
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import time
 
 import psutil
@@ -16,6 +23,20 @@ import psutil
 BUSY_OTHER_CORES = 0.10     # other processes using more than a tenth of a core
 BUSY_STEAL = 0.02           # more than 2 % of CPU time stolen
 BUSY_LOAD_PER_CPU = 0.5     # 1-minute load average per CPU
+SPEED_LOOPS = 1_000_000     # iterations of the calibration loop (~0.1 s on this machine)
+SPEED_REPEATS = 3           # the best of three: the CPU's speed, not its neighbours' noise
+
+# run in a child pinned to one CPU; prints the loop's iterations per second
+_CALIBRATION = """
+import time
+best = 0.0
+for _ in range({repeats}):
+    t0, x = time.perf_counter(), 0
+    for i in range({loops}):
+        x = (x * 31 + i) & 0xFFFFFFFF
+    best = max(best, {loops} / (time.perf_counter() - t0))
+print(best)
+"""
 
 
 def _cpu_times() -> dict:
@@ -76,6 +97,18 @@ def snapshot(seconds: float = 5.0) -> dict:
             "psi_cpu_some_avg10": _psi(),
             "other_cores": round(sum(others.values()), 3),
             "other_busiest": dict(sorted(others.items(), key=lambda kv: -kv[1])[:5])}
+
+
+def speed(cpus: list[int] | None = None, loops: int = SPEED_LOOPS,
+          repeats: int = SPEED_REPEATS) -> dict[str, float]:
+    """{cpu: calibration-loop iterations per second}, each CPU measured alone (taskset)."""
+    code = _CALIBRATION.format(loops=loops, repeats=repeats)
+    out = {}
+    for cpu in cpus if cpus is not None else range(os.cpu_count() or 1):
+        run = subprocess.run(["taskset", "-c", str(cpu), sys.executable, "-c", code],
+                             capture_output=True, text=True, check=True, timeout=60)
+        out[str(cpu)] = round(float(run.stdout))
+    return out
 
 
 def busy(state: dict) -> list[str]:

@@ -3,6 +3,7 @@ claim, and the report over rounds (synthetic records; no load is generated)."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 
 import pytest
@@ -142,7 +143,37 @@ def test_a_busy_machine_is_flagged():
     assert len(machine.busy(loud)) == 2
 
 
-def write_round(root, config, arm, users, rps, cause="cpu", quick=False, valid=True, n=0):
+def test_the_machine_speed_is_timed_on_every_cpu():
+    speed = machine.speed(loops=20_000, repeats=1)
+    assert set(speed) == {str(cpu) for cpu in range(os.cpu_count())}
+    assert all(v > 10_000 for v in speed.values())      # iterations per second, a real loop
+
+
+def test_the_report_shows_the_app_cpu_per_request_at_capacity_and_the_machine_speed(tmp_path):
+    def step(users, rps, p95, app_cores):
+        return {"users": users, "rps": rps, "requests": 100, "p95_ms": p95, "error_rate": 0.0,
+                "hosts": {"s2-app1": {"cores": app_cores}, "s2-app2": {"cores": app_cores},
+                          "s2-db1": {"cores": 0.5}}}
+    for n, (speed, cores) in enumerate([(10e6, 0.05), (5e6, 0.1)]):
+        write_round(tmp_path, "2", "shoplab", 200, 100, n=n, extra={
+            "tiers": {"s2-app1": "app", "s2-app2": "app", "s2-db1": "db"},
+            "machine": {"speed": {"0": speed, "1": speed}},
+            # the last step within the SLO holds 100 req/s on 2 x cores; the break is ignored
+            "closed_loop": [step(100, 50, 20, cores / 2), step(200, 100, 40, cores),
+                            step(250, 110, 900, 0.125)]})
+    write_round(tmp_path, "2", "reference_shaped", 100, 50, n=3)    # before either was recorded
+    data = capacity_report.build(tmp_path)
+    s = data["stages"]["2"]["shoplab"]
+    assert (s["app_cpu_ms_per_request_min"], s["app_cpu_ms_per_request_max"]) == (1.0, 2.0)
+    assert (s["machine_speed_mloops_min"], s["machine_speed_mloops_max"]) == (5.0, 10.0)
+    assert data["stages"]["2"]["reference_shaped"]["machine_speed_mloops"] is None
+    md = capacity_report.markdown(data)
+    assert "| 2 | shoplab | 1.50 (1.00-2.00) | 7.50 (5.00-10.00) |" in md
+    assert "| 2 | reference_shaped | - | - |" in md
+
+
+def write_round(root, config, arm, users, rps, cause="cpu", quick=False, valid=True, n=0,
+                extra=None):
     d = root / f"{config}-reference-{arm}" / f"2026120{n}T000000Z{'-quick' if quick else ''}"
     d.mkdir(parents=True)
     (d / "round.json").write_text(json.dumps({
@@ -150,7 +181,7 @@ def write_round(root, config, arm, users, rps, cause="cpu", quick=False, valid=T
         "capacity_users_at_slo": users, "capacity_rps_at_slo": rps, "breaking_point_cause": cause,
         "breaking_point_evidence": "e", "generator_cpu_share_max": 0.3, "valid": valid,
         "busy": [], "cpu_limit_cores": 0.125, "lab_cores_per_vcpu": 0.125,
-        "deploy_seconds": 100.0 + 10 * n}))
+        "deploy_seconds": 100.0 + 10 * n, **(extra or {})}))
 
 
 def test_the_report_takes_medians_over_rounds_and_ignores_quick_ones(tmp_path):
