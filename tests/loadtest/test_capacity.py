@@ -150,17 +150,21 @@ def test_the_machine_speed_is_timed_on_every_cpu():
 
 
 def test_the_report_shows_the_app_cpu_per_request_at_capacity_and_the_machine_speed(tmp_path):
+    def host(cores, quota=0.125):
+        return {"cores": cores, "quota_cores": quota, "quota_share": cores / quota,
+                "throttled_share": 0.0, "mem_peak_share": 0.1, "mem_failcnt": 0}
+
     def step(users, rps, p95, app_cores):
         return {"users": users, "rps": rps, "requests": 100, "p95_ms": p95, "error_rate": 0.0,
-                "hosts": {"s2-app1": {"cores": app_cores}, "s2-app2": {"cores": app_cores},
-                          "s2-db1": {"cores": 0.5}}}
+                "hosts": {"s2-app1": host(app_cores), "s2-app2": host(app_cores),
+                          "s2-db1": host(0.05, 0.25)}}
     for n, (speed, cores) in enumerate([(10e6, 0.05), (5e6, 0.1)]):
         write_round(tmp_path, "2", "shoplab", 200, 100, n=n, extra={
             "tiers": {"s2-app1": "app", "s2-app2": "app", "s2-db1": "db"},
             "machine": {"speed": {"0": speed, "1": speed}},
             # the last step within the SLO holds 100 req/s on 2 x cores; the break is ignored
             "closed_loop": [step(100, 50, 20, cores / 2), step(200, 100, 40, cores),
-                            step(250, 110, 900, 0.125)]})
+                            step(250, 110, 900, 0.125)], "open_loop": []})
     write_round(tmp_path, "2", "reference_shaped", 100, 50, n=3)    # before either was recorded
     data = capacity_report.build(tmp_path)
     s = data["stages"]["2"]["shoplab"]
