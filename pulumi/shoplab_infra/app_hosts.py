@@ -9,6 +9,7 @@ import pulumi_aws as aws
 
 from shoplab_infra import firewall
 from shoplab_infra.hosts import HostSpec, instance
+from shoplab_infra.retention import Retention
 from shoplab_infra.tagging import tags
 
 
@@ -19,6 +20,8 @@ class AppHostsArgs:
     count: int
     subnet_ids: list                   # hosts are spread over these, round robin
     vpc_id: pulumi.Input[str] | None = None   # None: the default VPC (stage 1)
+    # without subnets (the default VPC): the zone the hosts are placed in
+    availability_zone: pulumi.Input[str] | None = None
     admin_cidrs: list[str] = field(default_factory=list)
     ssh_port: int = 22
     # what the hosts serve, and to whom: (port, cidrs, why) and the app port from a group
@@ -27,6 +30,9 @@ class AppHostsArgs:
     app_source_group_id: pulumi.Input[str] | None = None
     elastic_ip: bool = False
     target_group_arn: pulumi.Input[str] | None = None
+    # set when the hosts themselves hold state (k3s): protected by the policy, and they keep
+    # the image they were launched from (hosts.instance keeps_image)
+    retention: Retention | None = None
 
 
 class AppHosts(pulumi.ComponentResource):
@@ -47,14 +53,17 @@ class AppHosts(pulumi.ComponentResource):
             tags=tags(args.stage, f"{name}-sg"), opts=child)
         self.key_pair = aws.ec2.KeyPair(f"{name}-key", public_key=args.host.ssh_public_key,
                                         tags=tags(args.stage, f"{name}-key"), opts=child)
+        host_opts = args.retention.keep(child) if args.retention else child
         self.instances = []
         for i in range(args.count):
             host_name = f"{name}-{i + 1}"
             self.instances.append(instance(
                 host_name, spec=args.host, hostname=f"shoplab-{args.stage}-{host_name}",
                 subnet_id=args.subnet_ids[i % len(args.subnet_ids)],
+                availability_zone=args.availability_zone,
                 security_group_ids=[self.security_group.id], key_name=self.key_pair.key_name,
-                public_ip=True, tags=tags(args.stage, host_name, Role=role), opts=child))
+                public_ip=True, tags=tags(args.stage, host_name, Role=role), opts=host_opts,
+                keeps_image=args.retention is not None))
         if args.elastic_ip:
             # a stable address for DNS and the inventory across stop/start
             self.elastic_ips = [aws.ec2.Eip(f"{name}-{i + 1}-eip", domain="vpc",

@@ -1,5 +1,6 @@
 """Cache: ElastiCache Redis in the private subnets, reachable only from the app tier,
-encrypted at rest (and in transit by default, hence a rediss:// URL)."""
+encrypted at rest (and in transit by default, hence a rediss:// URL). The replication group
+is protected by the retention policy (retention.py)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -8,6 +9,7 @@ import pulumi
 import pulumi_aws as aws
 
 from shoplab_infra import firewall
+from shoplab_infra.retention import Retention
 from shoplab_infra.tagging import tags
 
 
@@ -23,6 +25,7 @@ class CacheArgs:
     port: int
     nodes: int
     transit_encryption: bool
+    retention: Retention
 
 
 class Cache(pulumi.ComponentResource):
@@ -46,7 +49,7 @@ class Cache(pulumi.ComponentResource):
             subnet_group_name=subnets.name, security_group_ids=[self.security_group.id],
             # carts live 7 days; losing them on a failure is acceptable for the lab
             snapshot_retention_limit=0,
-            tags=tags(args.stage, f"{name}-redis"), opts=child)
+            tags=tags(args.stage, f"{name}-redis"), opts=args.retention.keep(child))
         self.address = self.replication_group.primary_endpoint_address
         self.port = args.port
         scheme = "rediss" if args.transit_encryption else "redis"

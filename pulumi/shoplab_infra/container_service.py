@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
+from shoplab_infra.retention import Retention
 from shoplab_infra.tagging import tags
 
 _EXECUTION_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"
@@ -53,6 +54,7 @@ class ContainerServiceArgs:
     log_retention_days: int
     environment: dict[str, str]                  # plain settings, by env name
     secrets: dict[str, pulumi.Input[str]]        # secret settings, by env name
+    retention: Retention                         # the ECR repository's (retention.py)
     health_check_path: str = "/healthz"
     depends_on: list = field(default_factory=list)   # the listener: the TG must be in use
     scheduled: list[ScheduledCommand] = field(default_factory=list)
@@ -76,7 +78,7 @@ class ContainerService(pulumi.ComponentResource):
             f"{name}-repo", image_tag_mutability="IMMUTABLE",
             image_scanning_configuration=aws.ecr.RepositoryImageScanningConfigurationArgs(
                 scan_on_push=True),
-            force_delete=True, tags=t("repo"), opts=child)
+            **args.retention.repository(), tags=t("repo"), opts=args.retention.keep(child))
         self.cluster = aws.ecs.Cluster(
             f"{name}-cluster",
             settings=[aws.ecs.ClusterSettingArgs(name="containerInsights", value="enabled")],

@@ -6,7 +6,8 @@ Prices: AWS public on-demand price list, us-east-1, Linux, as published in 2025 
 They were written down from the AWS pricing pages, not fetched by this module (no network
 here): re-check them (`aws pricing get-products`) before quoting a bill. A month is 730 h.
 
-What is counted per stage (``stage_lines``): compute, root volumes, public IPv4 addresses
+What is counted per stage (``stage_lines``): compute, root volumes, stage 1's data volume
+(``dataVolumeGb``, the same gp3 price as the roots), public IPv4 addresses
 (charged since February 2024, $0.005/h each, Elastic IPs included), the ALB hour and its
 LCUs (from the traffic), RDS instance + storage, ElastiCache nodes, Fargate vCPU/GB-hours,
 Secrets Manager, ECR and log storage. Not counted: data transfer out (first 100 GB/month are
@@ -93,6 +94,13 @@ def _hosts(k: Knobs, count: int, type_key: str, volume_key: str) -> list[Line]:
             Line(f"{count} x public IPv4", count * PUBLIC_IPV4_HOURLY * HOURS_PER_MONTH)]
 
 
+def _data_volume(k: Knobs) -> list[Line]:
+    """Stage 1's PostgreSQL volume (data_volume.py); 0 GB: none (the reference's database
+    was on its root volume)."""
+    size = k.int("dataVolumeGb")
+    return [Line(f"{size} GB gp3 data volume", size * EBS_GP3_GB_MONTH)] if size else []
+
+
 def _alb(k: Knobs, traffic: Traffic) -> list[Line]:
     zones = len(k.list("publicSubnetCidrs"))
     return [Line("ALB hours", ALB_HOURLY * HOURS_PER_MONTH),
@@ -117,7 +125,7 @@ def _data_tier(k: Knobs) -> list[Line]:
 
 def stage_lines(stage: str, k: Knobs, traffic: Traffic = Traffic()) -> list[Line]:
     if stage == "stage1":
-        return _hosts(k, 1, "instanceType", "rootVolumeGb")
+        return _hosts(k, 1, "instanceType", "rootVolumeGb") + _data_volume(k)
     if stage == "stage2":
         return (_hosts(k, k.int("appCount"), "instanceType", "rootVolumeGb")
                 + _alb(k, traffic) + _data_tier(k))
@@ -150,7 +158,8 @@ def cost_per_request(monthly: float, requests_per_month: int) -> float:
 # The reference's own resources (seed-system.md section 6) as stack settings, its quoted
 # monthly cost (README), and how the two compare.
 REFERENCE = {
-    "stage1": {"knobs": {"instanceType": "t2.small", "rootVolumeGb": 20}, "quoted": 12.0,
+    "stage1": {"knobs": {"instanceType": "t2.small", "rootVolumeGb": 20, "dataVolumeGb": 0},
+               "quoted": 12.0,
                "shared_data": True,
                "note": "does not add up: a t2.small alone is 0.023 x 730 = $16.79/month; $12 "
                        "fits a t2.micro ($8.47) + 20 GB gp3 ($1.60) + its IPv4 ($3.65) = $13.72, "

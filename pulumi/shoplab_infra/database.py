@@ -1,6 +1,7 @@
 """Database: RDS PostgreSQL in the private subnets, encrypted, reachable only from the
 security groups of the tier in front, with a parameter group carrying the connection
-settings the app's pool is sized against."""
+settings the app's pool is sized against. What survives its deletion (protect, deletion
+protection, final snapshot, automated backups) is the retention policy's (retention.py)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -10,6 +11,7 @@ import pulumi_aws as aws
 import pulumi_random as random
 
 from shoplab_infra import firewall
+from shoplab_infra.retention import Retention
 from shoplab_infra.tagging import tags
 
 
@@ -29,9 +31,8 @@ class DatabaseArgs:
     max_connections: int
     statement_timeout_ms: int
     idle_in_transaction_timeout_ms: int
-    backup_retention_days: int
+    retention: Retention
     multi_az: bool = False
-    deletion_protection: bool = False
     password: pulumi.Input[str] | None = None   # None: generated (pulumi_random, secret)
     extra_parameters: dict = field(default_factory=dict)
 
@@ -85,14 +86,11 @@ class Database(pulumi.ComponentResource):
             port=args.port,
             db_subnet_group_name=subnets.name, vpc_security_group_ids=[self.security_group.id],
             parameter_group_name=self.parameter_group.name,
-            multi_az=args.multi_az, backup_retention_period=args.backup_retention_days,
-            # protected (production-like) databases keep a final snapshot; lab ones do not
-            deletion_protection=args.deletion_protection,
-            skip_final_snapshot=not args.deletion_protection,
-            final_snapshot_identifier=(f"shoplab-{args.stage}-final"
-                                       if args.deletion_protection else None),
+            multi_az=args.multi_az,
+            # deletion protection, final snapshot, automated backups
+            **args.retention.database(name),
             auto_minor_version_upgrade=True, copy_tags_to_snapshot=True,
-            tags=tags(args.stage, f"{name}-postgres"), opts=child)
+            tags=tags(args.stage, f"{name}-postgres"), opts=args.retention.keep(child))
         self.address = self.instance.address
         self.port = args.port
         self.url = pulumi.Output.secret(pulumi.Output.format(

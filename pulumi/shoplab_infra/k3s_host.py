@@ -2,7 +2,11 @@
 
 The web reaches the shop through the Istio ingress gateway on 80/443; the Kubernetes API
 and the shop's NodePort are open only to the allowed CIDRs (the reference had both, and
-SSH, open to the world)."""
+SSH, open to the world).
+
+The host is stateful: k3s keeps the cluster's state on its root volume, so the host is
+protected (retention.py) and keeps the image it was launched from when ``amiId`` changes;
+rolling it is an explicit replace (pulumi/README.md, "Rolling hosts on purpose")."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -11,6 +15,7 @@ import pulumi
 
 from shoplab_infra.app_hosts import AppHosts, AppHostsArgs
 from shoplab_infra.hosts import HostSpec
+from shoplab_infra.retention import Retention
 
 
 @dataclass
@@ -26,6 +31,7 @@ class K3sHostArgs:
     https_port: int
     api_port: int
     node_port: int
+    retention: Retention       # the host's root volume holds the cluster's state
 
 
 class K3sHost(pulumi.ComponentResource):
@@ -38,7 +44,8 @@ class K3sHost(pulumi.ComponentResource):
                         (args.https_port, args.web_cidrs, "istio ingress https"),
                         (args.api_port, args.admin_cidrs, "kubernetes api from admins"),
                         (args.node_port, args.admin_cidrs, "shop nodeport from admins")],
-            elastic_ip=True), opts=pulumi.ResourceOptions(parent=self), role="k3s")
+            elastic_ip=True, retention=args.retention),
+            opts=pulumi.ResourceOptions(parent=self), role="k3s")
         self.security_group_id = hosts.security_group.id
         self.public_ip = hosts.public_ips[0]
         self.private_ip = hosts.private_ips[0]

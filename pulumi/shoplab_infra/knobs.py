@@ -21,9 +21,19 @@ _APP = Settings()
 
 DEFAULTS: dict[str, object] = {
     # --- where and what --------------------------------------------------------------
-    "amiId": "",                      # empty: latest Debian 12 amd64 AMI from Debian's account
+    # The image every host of the stack runs, pinned per stack (`pulumi config set amiId ami-…`):
+    # changing it is how hosts are rolled on purpose (pulumi/README.md). Required on stages
+    # with hosts unless amiFollowLatest is true.
+    "amiId": "",
+    # true: take the newest image matching amiOwner/amiNameFilter instead of a pin, so every
+    # `up` after Debian publishes one replaces the hosts. Never together with amiId.
+    "amiFollowLatest": False,
     "amiOwner": "136693071363",       # Debian's official AWS account
     "amiNameFilter": "debian-12-amd64-*",
+    # --- what outlives `pulumi destroy` (retention.py) -----------------------------------
+    # true only in a throwaway lab account: no protect, no RDS deletion protection, final
+    # snapshots or automated backups, ECR deleted with its images
+    "labTeardown": False,
     # --- network (stages 2-4) --------------------------------------------------------
     "vpcCidr": "10.20.0.0/16",
     "publicSubnetCidrs": ["10.20.0.0/24", "10.20.1.0/24"],
@@ -36,6 +46,8 @@ DEFAULTS: dict[str, object] = {
     "sshPort": 22,
     # --- app hosts (stages 1 and 2) --------------------------------------------------
     "rootVolumeGb": 20,
+    "dataVolumeGb": 20,               # stage 1: PostgreSQL's own EBS volume (data_volume.py)
+    "dataVolumeZone": "",             # its AZ, and the host's; empty: the region's first available
     "appPort": 8000,                  # target group port: nginx on stage-2 hosts, gunicorn in tasks
     # --- load balancer ---------------------------------------------------------------
     "healthCheckPath": "/healthz",    # liveness without the DB: probes must not use the pool
@@ -54,9 +66,8 @@ DEFAULTS: dict[str, object] = {
     "dbReservedConnections": 10,      # superuser, RDS agent, migrations, a psql session
     "dbStatementTimeoutMs": _APP.statement_timeout_ms,
     "dbIdleInTransactionTimeoutMs": 60000,
-    "dbBackupRetentionDays": 7,
+    "dbBackupRetentionDays": 7,       # at least retention.MIN_BACKUP_RETENTION_DAYS
     "dbMultiAz": False,
-    "dbDeletionProtection": False,    # a lab: `pulumi destroy` must work
     # --- cache -----------------------------------------------------------------------
     "cacheEngineVersion": "7.1",
     "cacheParameterGroup": "default.redis7",
@@ -78,6 +89,22 @@ DEFAULTS: dict[str, object] = {
     # --- the app (stages 3 and 4 set its environment; stage 2 hosts get it from Ansible) -
     "appSettings": {},                # overrides of app/settings.py defaults, by env name
 }
+
+
+# Settings that no longer exist, with what replaced them: a stack that still sets one fails
+# instead of having the value silently ignored.
+RETIRED = {
+    "dbDeletionProtection": "shoplab:labTeardown (retention.py) decides RDS deletion "
+                            "protection, final snapshots and backups",
+}
+
+
+def refuse_retired(lookup) -> None:
+    """Raise when ``lookup`` (key -> configured value or None) sets a retired key."""
+    stale = [key for key in RETIRED if lookup(key) is not None]
+    if stale:
+        raise ValueError("; ".join(f"shoplab:{key} no longer exists: {RETIRED[key]}"
+                                   for key in stale))
 
 
 def sizing_defaults(stage: str | None) -> dict:
@@ -122,6 +149,8 @@ class Knobs:
 
 def from_pulumi_config(config, stage: str | None = None) -> Knobs:
     """Knobs backed by ``pulumi.Config()`` (typed getters, so `"3"` in YAML reads as 3)."""
+    refuse_retired(config.get)
+
     def lookup(key: str):
         default = ALL_DEFAULTS[key]
         if isinstance(default, bool):
@@ -146,4 +175,5 @@ def stack_config(stack: str, root: Path | None = None) -> dict:
 
 def from_stack_file(stack: str, root: Path | None = None) -> Knobs:
     values = stack_config(stack, root)
+    refuse_retired(values.get)
     return Knobs(values.get, stack)

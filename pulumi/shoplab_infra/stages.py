@@ -11,17 +11,19 @@ import pulumi_random as random
 from capacity.pool_budget import pool_budget
 from k8s.app_env import REAPER_COMMAND, REAPER_INTERVAL_MINUTES, SECRET_SETTINGS, app_config
 from k8s.manifests import merge_values
-from shoplab_infra import firewall
+from shoplab_infra import data_volume, firewall
 from shoplab_infra.app_hosts import AppHosts, AppHostsArgs
 from shoplab_infra.cache import Cache, CacheArgs
 from shoplab_infra.container_service import (ContainerService, ContainerServiceArgs,
                                              ScheduledCommand)
+from shoplab_infra.data_volume import DataVolume, DataVolumeArgs
 from shoplab_infra.database import Database, DatabaseArgs
 from shoplab_infra.hosts import HostSpec
 from shoplab_infra.k3s_host import K3sHost, K3sHostArgs
 from shoplab_infra.knobs import Knobs
 from shoplab_infra.load_balancer import LoadBalancer, LoadBalancerArgs
 from shoplab_infra.network import Network, NetworkArgs
+from shoplab_infra.retention import Retention
 from shoplab_infra.shop_workload import ShopWorkload, ShopWorkloadArgs
 
 SSH_USER = "ansible"        # created by the hosts' cloud-init (hosts.user_data)
@@ -72,9 +74,17 @@ def app_secrets(stage: str, config: pulumi.Config, database_url, redis_url) -> d
 
 
 def _host(k: Knobs, config: pulumi.Config, type_key: str, volume_key: str) -> HostSpec:
+    """The hosts' settings; called before anything is created, so a missing image pin fails
+    the plan with nothing half-built."""
     return HostSpec(instance_type=k.get(type_key), root_volume_gb=k.int(volume_key),
                     ssh_public_key=config.require("sshPublicKey"), ami_id=k.get("amiId"),
-                    ami_owner=k.get("amiOwner"), ami_name_filter=k.get("amiNameFilter"))
+                    ami_follow_latest=k.bool("amiFollowLatest"), ami_owner=k.get("amiOwner"),
+                    ami_name_filter=k.get("amiNameFilter"))
+
+
+def _retention(stage: str, k: Knobs) -> Retention:
+    return Retention(stage, lab_teardown=k.bool("labTeardown"),
+                     backup_retention_days=k.int("dbBackupRetentionDays"))
 
 
 def _admin_cidrs(config: pulumi.Config) -> list[str]:
@@ -93,7 +103,8 @@ def _network(stage: str, k: Knobs) -> Network:
                                       private_subnet_cidrs=k.list("privateSubnetCidrs")))
 
 
-def _data_tier(stage: str, k: Knobs, network: Network, client_group_ids: list):
+def _data_tier(stage: str, k: Knobs, retention: Retention, network: Network,
+               client_group_ids: list):
     db = Database("db", DatabaseArgs(
         stage=stage, vpc_id=network.vpc_id, subnet_ids=network.private_subnet_ids,
         client_group_ids=client_group_ids, instance_class=k.get("dbInstanceClass"),
@@ -103,14 +114,13 @@ def _data_tier(stage: str, k: Knobs, network: Network, client_group_ids: list):
         max_connections=k.int("dbMaxConnections"),
         statement_timeout_ms=k.int("dbStatementTimeoutMs"),
         idle_in_transaction_timeout_ms=k.int("dbIdleInTransactionTimeoutMs"),
-        backup_retention_days=k.int("dbBackupRetentionDays"), multi_az=k.bool("dbMultiAz"),
-        deletion_protection=k.bool("dbDeletionProtection")))
+        retention=retention, multi_az=k.bool("dbMultiAz")))
     cache = Cache("cache", CacheArgs(
         stage=stage, vpc_id=network.vpc_id, subnet_ids=network.private_subnet_ids,
         client_group_ids=client_group_ids, node_type=k.get("cacheNodeType"),
         engine_version=k.get("cacheEngineVersion"), parameter_group=k.get("cacheParameterGroup"),
         port=k.int("cachePort"), nodes=k.int("cacheNodes"),
-        transit_encryption=k.bool("cacheTransitEncryption")))
+        transit_encryption=k.bool("cacheTransitEncryption"), retention=retention))
     return db, cache
 
 
@@ -135,31 +145,39 @@ def _load_balancer(stage: str, k: Knobs, network: Network, target_type: str) -> 
 
 
 def stage1(k: Knobs, config: pulumi.Config) -> dict:
-    """One host in the default VPC running everything (nginx, gunicorn, Postgres, Redis)."""
+    """One host in the default VPC running everything (nginx, gunicorn, Postgres, Redis),
+    PostgreSQL's data on a volume of its own that outlives the host."""
+    host, retention = _host(k, config, "instanceType", "rootVolumeGb"), _retention("stage1", k)
     web = k.list("webCidrs")
+    zone = data_volume.zone(k.get("dataVolumeZone"))
     hosts = AppHosts("app", AppHostsArgs(
-        stage="stage1", host=_host(k, config, "instanceType", "rootVolumeGb"), count=1,
-        subnet_ids=[None], admin_cidrs=_admin_cidrs(config), ssh_port=k.int("sshPort"),
+        stage="stage1", host=host, count=1, subnet_ids=[None], availability_zone=zone,
+        admin_cidrs=_admin_cidrs(config), ssh_port=k.int("sshPort"),
         open_ports=[(k.int("httpPort"), web, "http from the web"),
                     (k.int("httpsPort"), web, "https from the web")],
         elastic_ip=True))
+    data = DataVolume("pgdata", DataVolumeArgs(
+        stage="stage1", instance_id=hosts.instances[0].id, availability_zone=zone,
+        size_gb=k.int("dataVolumeGb"), retention=retention))
     return {"host_public_ip": hosts.public_ips[0], "host_private_ip": hosts.private_ips[0],
             "ssh_user": SSH_USER,
-            "url": pulumi.Output.format("http://{0}/", hosts.public_ips[0])}
+            "url": pulumi.Output.format("http://{0}/", hosts.public_ips[0]),
+            "data_volume_id": data.volume_id, "data_volume_device": data.os_device}
 
 
 def stage2(k: Knobs, config: pulumi.Config) -> dict:
     """ALB -> two app hosts (gunicorn) -> RDS PostgreSQL and ElastiCache Redis."""
     _budget(k, "appCount")
+    host, retention = _host(k, config, "instanceType", "rootVolumeGb"), _retention("stage2", k)
     network = _network("stage2", k)
     lb = _load_balancer("stage2", k, network, "instance")
     hosts = AppHosts("app", AppHostsArgs(
-        stage="stage2", host=_host(k, config, "instanceType", "rootVolumeGb"),
-        count=k.int("appCount"), subnet_ids=network.public_subnet_ids, vpc_id=network.vpc_id,
+        stage="stage2", host=host, count=k.int("appCount"),
+        subnet_ids=network.public_subnet_ids, vpc_id=network.vpc_id,
         admin_cidrs=_admin_cidrs(config), ssh_port=k.int("sshPort"),
         app_port=k.int("appPort"), app_source_group_id=lb.security_group_id,
         target_group_arn=lb.target_group_arn))
-    db, cache = _data_tier("stage2", k, network, [hosts.security_group.id])
+    db, cache = _data_tier("stage2", k, retention, network, [hosts.security_group.id])
     return {"alb_dns_name": lb.dns_name, "url": pulumi.Output.format("http://{0}/", lb.dns_name),
             "app_public_ips": hosts.public_ips, "app_private_ips": hosts.private_ips,
             "app_port": k.int("appPort"), "vpc_cidr": k.get("vpcCidr"), "ssh_user": SSH_USER,
@@ -169,13 +187,14 @@ def stage2(k: Knobs, config: pulumi.Config) -> dict:
 def stage3(k: Knobs, config: pulumi.Config) -> dict:
     """ALB -> Fargate tasks of the shop's image -> the same data tier as stage 2."""
     _budget(k, "taskMaxCount")
+    retention = _retention("stage3", k)
     network = _network("stage3", k)
     lb = _load_balancer("stage3", k, network, "ip")
     tasks_group = firewall.tier_group("shop-tasks-sg", stage="stage3", vpc_id=network.vpc_id,
                                       port=k.int("appPort"),
                                       source_group_ids=[lb.security_group_id],
                                       description="shop tasks")
-    db, cache = _data_tier("stage3", k, network, [tasks_group.id])
+    db, cache = _data_tier("stage3", k, retention, network, [tasks_group.id])
     environment = app_config({"settings": {"TRUSTED_PROXY_HOPS": STAGE3_PROXY_HOPS,
                                            **app_settings(k)}})
     environment["GUNICORN_CMD_ARGS"] = (f"--bind 0.0.0.0:{k.int('appPort')} "
@@ -190,7 +209,7 @@ def stage3(k: Knobs, config: pulumi.Config) -> dict:
         cpu_target=k.int("scaleCpuTarget"), requests_per_target=k.int("scaleRequestsPerTarget"),
         image_tag=k.get("imageTag"), log_retention_days=k.int("logRetentionDays"),
         environment=environment,
-        secrets=app_secrets("stage3", config, db.url, cache.url),
+        secrets=app_secrets("stage3", config, db.url, cache.url), retention=retention,
         health_check_path=k.get("healthCheckPath"),
         depends_on=[lb.listener],
         # the reaper (k8s.app_env): one task of the shop's definition per interval
@@ -217,14 +236,16 @@ def stage4(k: Knobs, config: pulumi.Config) -> dict:
     check_pool_budget(k, "workload.max_replicas", values["max_replicas"],
                       values["gunicorn"]["workers"], int(app_config(values)["DB_POOL_MAX_SIZE"]))
     admin = _admin_cidrs(config)
+    spec = _host(k, config, "k3sInstanceType", "k3sRootVolumeGb")
+    retention = _retention("stage4", k)
     network = _network("stage4", k)
     host = K3sHost("k3s", K3sHostArgs(
-        stage="stage4", host=_host(k, config, "k3sInstanceType", "k3sRootVolumeGb"),
-        vpc_id=network.vpc_id, subnet_id=network.public_subnet_ids[0], admin_cidrs=admin,
+        stage="stage4", host=spec, vpc_id=network.vpc_id,
+        subnet_id=network.public_subnet_ids[0], admin_cidrs=admin,
         web_cidrs=k.list("webCidrs"), ssh_port=k.int("sshPort"), http_port=k.int("httpPort"),
         https_port=k.int("httpsPort"), api_port=k.int("k3sApiPort"),
-        node_port=int(values["node_port"])))
-    db, cache = _data_tier("stage4", k, network, [host.security_group_id])
+        node_port=int(values["node_port"]), retention=retention))
+    db, cache = _data_tier("stage4", k, retention, network, [host.security_group_id])
     outputs = {"k3s_public_ip": host.public_ip, "k3s_private_ip": host.private_ip,
                "ssh_user": SSH_USER, "namespace": values["namespace"],
                "node_port": values["node_port"],

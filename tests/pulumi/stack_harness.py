@@ -3,6 +3,8 @@
 No Pulumi CLI or provider plugin is involved: ``pulumi.runtime.set_mocks`` replaces the
 engine, and the stack's config is loaded from ``Pulumi.<stack>.yaml`` by hand (the mock
 runtime does not read stack files), plus the per-operator values every stack requires.
+Besides each resource's inputs, the mock monitor records the options the engine would act on
+(protect, ignore_changes, delete_before_replace), which ``MockResourceArgs`` does not carry.
 """
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from pathlib import Path
 
 import pulumi
 import yaml
+from pulumi.runtime.mocks import MockMonitor
 
 ROOT = Path(__file__).resolve().parents[2]
 PROGRAM = ROOT / "pulumi"
@@ -26,6 +29,7 @@ STAGES = ("stage1", "stage2", "stage3", "stage4")
 OPERATOR_CONFIG = {
     "shoplab:adminCidrs": ["198.51.100.7/32"],
     "shoplab:sshPublicKey": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAItest operator@shoplab",
+    "shoplab:amiId": "ami-0a1b2c3d4e5f60718",      # the image pin (stages with hosts)
 }
 OPERATOR_SECRETS = {
     "shoplab:stripeSecretKey": "sk_test_operator",
@@ -38,11 +42,32 @@ def _arn(name: str) -> str:
     return f"arn:aws:mock:us-east-1:123456789012:{name}"
 
 
+# physical ids where the program derives something from the id's shape; others: <name>-id
+IDS = {"aws:ebs/volume:Volume": "vol-0123456789abcdef0"}
+
+
+@dataclass(frozen=True)
+class RecordedOptions:
+    """The resource options of one registration, as the engine receives them."""
+    protect: bool = False
+    ignore_changes: tuple = ()
+    delete_before_replace: bool = False
+
+
+class RecordingMonitor(MockMonitor):
+    def RegisterResource(self, request):
+        self.mocks.options[(request.type, request.name)] = RecordedOptions(
+            protect=request.protect, ignore_changes=tuple(request.ignoreChanges),
+            delete_before_replace=request.deleteBeforeReplace)
+        return super().RegisterResource(request)
+
+
 class RecordingMocks(pulumi.runtime.Mocks):
     """Records every registration and answers with realistic outputs for what is read."""
 
     def __init__(self):
         self.resources, self.calls = [], []
+        self.options: dict[tuple[str, str], RecordedOptions] = {}   # (type, name) ->
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs):
         self.resources.append(args)
@@ -79,7 +104,7 @@ class RecordingMocks(pulumi.runtime.Mocks):
             "random:index/randomPassword:RandomPassword": {"result": f"generated{len(name)}x" * 3},
         }.get(typ, {})
         outs.update(extra)
-        return [f"{name}-id", outs]
+        return [IDS.get(typ, f"{name}-id"), outs]
 
     def call(self, args: pulumi.runtime.MockCallArgs):
         self.calls.append(args)
@@ -96,6 +121,13 @@ class RecordingMocks(pulumi.runtime.Mocks):
 
     def custom(self) -> list:
         return [r for r in self.resources if r.custom]
+
+    def options_of(self, resource) -> RecordedOptions:
+        return self.options[(resource.typ, resource.name)]
+
+    def named(self, typ: str, name: str):
+        [found] = [r for r in self.of_type(typ) if r.name == name]
+        return found
 
 
 @dataclass
@@ -117,8 +149,9 @@ def _wire(value) -> str:
 
 
 def run_stack(stage: str, overrides: dict | None = None, drop: tuple = (),
-              secrets: dict | None = None) -> StackRun:
-    """Run pulumi/__main__.py as stack `stage`: stack file + operator config + overrides."""
+              secrets: dict | None = None, mocks: RecordingMocks | None = None) -> StackRun:
+    """Run pulumi/__main__.py as stack `stage`: stack file + operator config + overrides
+    (``mocks``: record into these, to read them after a run that raised)."""
     config = {**stack_file_config(stage), **OPERATOR_CONFIG,
               **(OPERATOR_SECRETS if secrets is None else secrets), **(overrides or {})}
     for key in drop:
@@ -126,8 +159,9 @@ def run_stack(stage: str, overrides: dict | None = None, drop: tuple = (),
     secret_keys = [k for k in config if k in OPERATOR_SECRETS]
     pulumi.runtime.set_all_config({k: _wire(v) for k, v in config.items()},
                                   secret_keys=secret_keys)
-    mocks = RecordingMocks()
-    pulumi.runtime.set_mocks(mocks, project="shoplab", stack=stage, preview=False)
+    mocks = RecordingMocks() if mocks is None else mocks
+    pulumi.runtime.set_mocks(mocks, project="shoplab", stack=stage, preview=False,
+                             monitor=RecordingMonitor(mocks))
     run = StackRun(stage, mocks)
     exported = {}
     original_export = pulumi.export

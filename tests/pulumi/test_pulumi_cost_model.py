@@ -1,5 +1,6 @@
 """The cost model: the reference's quoted figures where its inputs add up, the places where
 they do not, and costs that follow the same stack config the programs read."""
+import re
 import subprocess
 import sys
 
@@ -72,6 +73,26 @@ def test_model_reads_what_the_program_builds(stacks):
     assert f"{len(hosts)} x EC2 {hosts[0].inputs['instanceType']}" in lines
     [db] = stacks["stage2"].mocks.of_type("aws:rds/instance:Instance")
     assert f"RDS {db.inputs['instanceClass']}" in lines
+
+
+def test_stage1_counts_its_data_volume_as_the_program_builds_it(stacks):
+    ours = cm.stage_lines("stage1", from_stack_file("stage1"))
+    [volume] = stacks["stage1"].mocks.of_type("aws:ebs/volume:Volume")
+    size = int(volume.inputs["size"])
+    assert [line.monthly for line in ours if line.item == f"{size} GB gp3 data volume"] == \
+        [pytest.approx(size * cm.EBS_GP3_GB_MONTH)]
+    larger = cm.monthly_cost("stage1", Knobs({"dataVolumeGb": 50}.get))
+    assert larger - cm.monthly_cost("stage1", Knobs({"dataVolumeGb": 20}.get)) == \
+        pytest.approx(30 * cm.EBS_GP3_GB_MONTH, abs=0.01)
+    # t3.small + 20 GB root + 20 GB data volume + one public IPv4
+    assert cm.monthly_cost("stage1", from_stack_file("stage1")) == pytest.approx(22.03, abs=0.005)
+
+
+def test_readme_cost_table_is_the_models():
+    readme = (ROOT / "pulumi" / "README.md").read_text()
+    rows = dict(re.findall(r"^\| ([1-4]) \| (\$[\d.]+ \(\$[\d.]+/req\)) \|", readme, re.M))
+    assert rows == {row["stage"][-1]: f"${row['monthly']:.2f} (${row['per_request']:.6f}/req)"
+                    for row in cm.table(500_000)}
 
 
 def test_lcus_grow_with_traffic():

@@ -13,7 +13,8 @@ ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "pulumi" / "README.md"
 INVENTORY = ROOT / "ansible" / "pulumi_inventory.py"
 EXPECTED_OUTPUTS = {
-    "stage1": {"host_public_ip", "host_private_ip", "ssh_user", "url"},
+    "stage1": {"host_public_ip", "host_private_ip", "ssh_user", "url", "data_volume_id",
+               "data_volume_device"},
     "stage2": {"alb_dns_name", "url", "app_public_ips", "app_private_ips", "app_port",
                "vpc_cidr", "ssh_user"},
     "stage3": {"alb_dns_name", "url", "repository_url", "cluster_name", "service_name"},

@@ -1,15 +1,17 @@
-"""Stage 1: one EC2 host with an Elastic IP, reachable for Ansible, in the default VPC."""
+"""Stage 1: one EC2 host with an Elastic IP, reachable for Ansible, in the default VPC, and
+PostgreSQL's volume attached to it (its retention: test_pulumi_retention.py)."""
 from stack_harness import OPERATOR_CONFIG, run_stack
 from mock_records import ports_open_to
 
 
-def test_one_host_with_an_elastic_ip_and_nothing_else(stacks):
+def test_one_host_with_an_elastic_ip_a_data_volume_and_nothing_else(stacks):
     m = stacks["stage1"].mocks
     counts = {t: len(m.of_type(t)) for t in ("aws:ec2/instance:Instance", "aws:ec2/eip:Eip",
                                              "aws:ec2/securityGroup:SecurityGroup",
-                                             "aws:ec2/keyPair:KeyPair")}
+                                             "aws:ec2/keyPair:KeyPair", "aws:ebs/volume:Volume",
+                                             "aws:ec2/volumeAttachment:VolumeAttachment")}
     assert counts == dict.fromkeys(counts, 1)
-    assert len(m.custom()) == 4
+    assert len(m.custom()) == 6
     [eip] = m.of_type("aws:ec2/eip:Eip")
     assert eip.inputs["instance"] == "app-1-id"
 
@@ -19,7 +21,8 @@ def test_host_defaults_come_from_the_stack_file(stacks):
     assert host.inputs["instanceType"] == "t3.small"
     assert host.inputs["rootBlockDevice"]["volumeSize"] == 20
     assert host.inputs["rootBlockDevice"]["volumeType"] == "gp3"
-    assert host.inputs["ami"] == "ami-0123456789abcdef0"
+    assert host.inputs["ami"] == OPERATOR_CONFIG["shoplab:amiId"]      # the pin, no lookup
+    assert not [c for c in stacks["stage1"].mocks.calls if c.token == "aws:ec2/getAmi:getAmi"]
 
 
 def test_user_data_prepares_the_host_for_ansible(stacks):
