@@ -319,7 +319,8 @@ def test_aws_hosts_wait_for_cloud_init(rc, check, session_tmp, aws_inventories, 
     """On an AWS inventory the play connects (here: to this machine, ansible_connection=local)
     and runs `cloud-init status --wait`, also under --check; cloud-init's error fails the host."""
     bin_dir, log = fake_cloud_init
-    env = outputs_env(session_tmp, 1, FAKE_CLOUD_INIT_RC=str(rc), FAKE_CLOUD_INIT_LOG=str(log))
+    env = outputs_env(session_tmp, 1, FAKE_CLOUD_INIT_RC=str(rc), FAKE_CLOUD_INIT_LOG=str(log),
+                      ANSIBLE_CACHE_PLUGIN_CONNECTION=str(log.parent / "facts"))  # this machine's
     env["PATH"] = f"{bin_dir}{os.pathsep}{env['PATH']}"
     r = run("ansible-playbook", "ansible/wait-for-boot.yml", "-i", str(aws_inventories[1]),
             "--vault-id", AWS_VAULT_ID, "-e", "ansible_connection=local",
