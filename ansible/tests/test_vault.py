@@ -53,17 +53,15 @@ def test_other_ids_are_unknown(label):
 
 
 def vault_files() -> list:
-    listed = subprocess.run(["git", "ls-files", "-z"], capture_output=True, text=True, cwd=ROOT,
-                            check=True).stdout.split("\0")
+    """(path, text) of every committed YAML file holding a vault (whole-file or inline)."""
+    listed = subprocess.run(["git", "ls-files", "-z", "*.yml", "*.yaml"], capture_output=True,
+                            text=True, cwd=ROOT, check=True).stdout.split("\0")
     out = []
     for name in filter(None, listed):
         path = ROOT / name
         if path.is_file() and not path.is_symlink():
-            try:
-                text = path.read_text()
-            except UnicodeDecodeError:
-                continue
-            if "$ANSIBLE_VAULT;" in text:
+            text = path.read_text()
+            if any(line.strip().startswith("$ANSIBLE_VAULT;") for line in text.splitlines()):
                 out.append((name, text))
     return out
 
