@@ -5,7 +5,7 @@ The documented sequence (roles/README.md, "AWS inventories"; pulumi/README.md, "
 `ansible-playbook ansible/site.yml (stage4.yml for stage 4) -i ansible/inventories/aws-stageN
 --vault-id aws@ansible/vault-password-client.sh`. Here the outputs file is a recorded one
 (SHOPLAB_PULUMI_OUTPUTS), the inventory a copy of the committed one with a test-only aws vault
-(conftest.py), and the playbooks run only as far as they can without a host: syntax, host
+(ansible_test_support.py), and the playbooks run only as far as they can without a host: syntax, host
 and task lists, the pool-budget play (controller-side), and wait-for-boot.yml against this
 machine with a stand-in cloud-init.
 """
@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from ansible_test_support import (AWS_VAULT_ID, OUTPUTS, ROOT, TEST_VAULT, ansible_env, copy_aws_inventory,
-                      inventory_list, outputs_env, run)
+from ansible_test_support import (AWS_VAULT_ID, OUTPUTS, ROOT, TEST_VAULT, ansible_env,
+                                  copy_aws_inventory, inventory_list, outputs_env, run)
 
 sys.path.insert(0, str(ROOT / "ansible"))
 import pulumi_inventory  # noqa: E402
