@@ -99,6 +99,8 @@ def outputs_env(session_tmp: Path, stage: int, **extra: str) -> dict:
 
 
 def inventory_list(inv: Path, env: dict, *extra: str) -> dict:
-    r = run("ansible-inventory", "-i", str(inv), "--list", *extra, env=env)
+    """`ansible-inventory --list` of an AWS inventory, with the aws vault id as documented."""
+    r = run("ansible-inventory", "-i", str(inv), "--list", "--vault-id", AWS_VAULT_ID, *extra,
+            env=env)
     assert r.returncode == 0, r.stdout + r.stderr
     return json.loads(r.stdout)
