@@ -1,5 +1,6 @@
-# Ansible roles: collections, the systemd image, lint, the pool-budget test and every molecule
-# scenario. Docs: roles/README.md. Offline recipe: shared/reference/molecule-offline.md.
+# Ansible roles: collections, the systemd image, lint (the whole repository), the playbook tests
+# (ansible/tests) and every molecule scenario. Docs: roles/README.md. Offline recipe:
+# shared/reference/molecule-offline.md.
 ANSIBLE_BUNDLE := ansible==12.3.0
 COLLECTIONS := containers/podman community/general ansible/posix community/postgresql
 COLLECTIONS_DIR := $(CURDIR)/.state/collections
@@ -11,7 +12,7 @@ MOLECULE_PARALLEL ?= 2
 # roles/istio included: a role with molecule/default is picked up by existing)
 MOLECULE_SCENARIOS ?= ansible:stage2 $(sort $(patsubst %/molecule/default/molecule.yml,%,$(wildcard roles/*/molecule/default/molecule.yml)))
 
-.PHONY: collections image lint-roles test-pool-budget test-roles
+.PHONY: collections image lint-roles test-playbooks test-roles
 collections: $(COLLECTIONS_DIR)/.unpacked ## unpack the Ansible collections from the ansible wheel (no Galaxy)
 $(COLLECTIONS_DIR)/.unpacked: mk/roles.mk
 	@mkdir -p .state/dl $(COLLECTIONS_DIR)
@@ -24,14 +25,16 @@ $(COLLECTIONS_DIR)/.unpacked: mk/roles.mk
 image: ## build the systemd Debian image for molecule and the lab (skipped if present)
 	@tools/build-image.sh
 
-lint-roles: collections ## yamllint + ansible-lint (production profile) on roles/ and ansible/
-	yamllint -s roles ansible .config/molecule .ansible-lint .yamllint
-	ansible-lint -q roles ansible/site.yml
+# Both over the whole repository (inventories included); what they skip is in .yamllint and
+# .ansible-lint (exclude_paths).
+lint-roles: collections ## yamllint + ansible-lint (production profile) over the whole repository
+	yamllint -s .
+	ansible-lint -q
 
-test-pool-budget: ## pool-budget arithmetic + site.yml refusing an over-committed inventory
+test-playbooks: collections ## ansible/tests: pool budget, vault ids, inventories on recorded Pulumi outputs, playbook checks
 	pytest -q -p no:cacheprovider ansible/tests
 
-test-roles: collections image lint-roles test-pool-budget ## lint, pool budget, every molecule scenario
+test-roles: collections image lint-roles test-playbooks ## lint, playbook tests, every molecule scenario
 	@tools/lab/molecule-all.sh $(MOLECULE_PARALLEL) $(MOLECULE_SCENARIOS)
 
 TEST_TARGETS += test-roles

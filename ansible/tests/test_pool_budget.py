@@ -123,27 +123,5 @@ def test_managed_database_uses_the_rds_formula(tmp_path):
     assert "100 connections exceed Postgres max_connections 87" in refused.stdout
 
 
-def test_aws_stage2_inventory_from_pulumi_outputs(tmp_path, monkeypatch):
-    """The dynamic inventory turns stack outputs into hosts; the budget uses RDS's limit."""
-    outputs = tmp_path / "stage2-outputs.json"
-    outputs.write_text(json.dumps({
-        "app_public_ips": ["198.51.100.10", "198.51.100.11"], "app_port": 8000, "ssh_user": "ansible",
-        "vpc_cidr": "10.0.0.0/16",
-        "app_private_ips": ["10.0.1.10", "10.0.2.11"],
-        "db_address": "shop.abc.us-east-1.rds.amazonaws.com", "db_port": 5432,
-        "db_max_connections": 87, "redis_url": "redis://cache.abc.use1.cache.amazonaws.com:6379/0",
-        "alb_dns_name": "shop-123.us-east-1.elb.amazonaws.com"}))
-    monkeypatch.setenv("SHOPLAB_PULUMI_OUTPUTS", str(outputs))
-    inv = ROOT / "ansible" / "inventories" / "aws-stage2"
-    listed = subprocess.run(
-        [str(Path(sys.executable).with_name("ansible-inventory")), "-i", str(inv), "--list"],
-        capture_output=True, text=True, cwd=ROOT, timeout=60,
-        env=dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg")))
-    data = json.loads(listed.stdout)
-    assert sorted(data["app"]["hosts"]) == ["app1", "app2"]
-    assert data["_meta"]["hostvars"]["app2"]["shop_private_address"] == "10.0.2.11"
-    ok = run_budget_play(inv)
-    assert ok.returncode == 0, ok.stdout + ok.stderr
-    assert "Postgres max_connections 87" in ok.stdout
-    refused = run_budget_play(inv, "-e", "shop_app_db_pool_max_size=25")
-    assert refused.returncode != 0 and "100 connections exceed" in refused.stdout
+# The AWS inventories on recorded stack outputs (stage 2: pools straight to RDS, with the
+# stack's max_connections): test_aws_inventories.py, test_pool_budget_on_the_recorded_stacks.
