@@ -1,166 +1,117 @@
-"""Shoplab's security rules as CrossGuard resource policies.
+"""Shoplab's security rules as CrossGuard policies: the catalogue (name, enforcement, contract).
 
-Each rule reads the resource's properties by their wire (camelCase) names, which is also
-what the unit tests' mocks record, so the same rule can be run on a real preview and on
-every resource of every stage offline. Self-contained on purpose: a policy pack is installed
-and run on its own (only pulumi-policy is needed)."""
+The rules are plain functions in the rules_*.py modules next to this file. Each reads the
+resource's properties by their wire (camelCase) names, which is also what the unit tests'
+mocks record, so the same rule can be run on a real preview and on every resource of every
+stage offline. Self-contained on purpose: a policy pack is installed and run on its own (only
+pulumi-policy is needed).
+
+Advisory rules are the ones today's stacks do not meet yet (pulumi/README.md, "Policy pack",
+says which and why; tests/pulumi/test_pulumi_policies.py pins where each one fails). The
+levels can be raised per run with `--policy-pack-config`."""
 from __future__ import annotations
 
-import ipaddress
-import json
-import re
+from pulumi_policy import (EnforcementLevel, PolicyConfigSchema, ResourceValidationPolicy,
+                           StackValidationPolicy)
 
-from pulumi_policy import EnforcementLevel, ResourceValidationPolicy
+import rules_compute as compute
+import rules_data as data
+import rules_edge as edge
+import rules_network as network
+import rules_tags as tags
 
-SG = "aws:ec2/securityGroup:SecurityGroup"
-SG_RULE = "aws:ec2/securityGroupRule:SecurityGroupRule"
-SG_INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
-# Ports that are never for the whole internet: SSH, PostgreSQL, Redis, the Kubernetes API.
-ADMIN_PORTS = {22: "ssh", 5432: "postgres", 6379: "redis", 6443: "kubernetes api"}
-REQUIRED_TAGS = ("Project", "Stage", "ManagedBy")
-# The resources that carry the cost and the data: they must be tagged for the bill.
-TAGGED_TYPES = {
-    "aws:ec2/instance:Instance", "aws:ec2/vpc:Vpc", "aws:ec2/subnet:Subnet", SG,
-    "aws:ec2/eip:Eip", "aws:lb/loadBalancer:LoadBalancer", "aws:lb/targetGroup:TargetGroup",
-    "aws:rds/instance:Instance", "aws:elasticache/replicationGroup:ReplicationGroup",
-    "aws:ecs/cluster:Cluster", "aws:ecs/service:Service", "aws:ecs/taskDefinition:TaskDefinition",
-    "aws:ecr/repository:Repository", "aws:cloudwatch/logGroup:LogGroup",
-    "aws:secretsmanager/secret:Secret",
-}
-_SECRET_NAME = re.compile(r"SECRET|PASSWORD|TOKEN|PRIVATE", re.I)
-_CREDENTIAL_URL = re.compile(r"://[^/@:\s]+:[^/@\s]+@")
+MANDATORY, ADVISORY = EnforcementLevel.MANDATORY, EnforcementLevel.ADVISORY
+
+LAB_TEARDOWN = PolicyConfigSchema(properties={"labTeardown": {
+    "type": "boolean", "default": False,
+    "description": "the stack is a throwaway lab (its shoplab:labTeardown is true): its "
+                   "database may go without deletion protection and final snapshot"}})
 
 
-def _open_to_all(cidrs) -> bool:
-    for cidr in cidrs or []:
-        try:
-            if ipaddress.ip_network(cidr, strict=False).prefixlen == 0:
-                return True
-        except ValueError:
-            continue
-    return False
-
-
-def _ingress_rules(resource_type: str, props: dict) -> list[dict]:
-    """Every ingress rule of a resource, as {fromPort, toPort, protocol, cidrs}."""
-    if resource_type == SG:
-        return [{"fromPort": r.get("fromPort"), "toPort": r.get("toPort"),
-                 "protocol": r.get("protocol"),
-                 "cidrs": (r.get("cidrBlocks") or []) + (r.get("ipv6CidrBlocks") or [])}
-                for r in props.get("ingress") or []]
-    if resource_type == SG_RULE and props.get("type") == "ingress":
-        return [{"fromPort": props.get("fromPort"), "toPort": props.get("toPort"),
-                 "protocol": props.get("protocol"),
-                 "cidrs": (props.get("cidrBlocks") or []) + (props.get("ipv6CidrBlocks") or [])}]
-    if resource_type == SG_INGRESS:
-        return [{"fromPort": props.get("fromPort"), "toPort": props.get("toPort"),
-                 "protocol": props.get("ipProtocol"),
-                 "cidrs": [c for c in (props.get("cidrIpv4"), props.get("cidrIpv6")) if c]}]
-    return []
-
-
-def _covers(rule: dict, port: int) -> bool:
-    if str(rule.get("protocol")) in ("-1", "all"):
-        return True
-    low, high = rule.get("fromPort"), rule.get("toPort")
-    if low is None or high is None:
-        return False
-    return int(low) <= port <= int(high)
-
-
-def no_admin_ports_from_internet(args, report_violation):
-    for rule in _ingress_rules(args.resource_type, args.props):
-        if not _open_to_all(rule["cidrs"]):
-            continue
-        for port, what in ADMIN_PORTS.items():
-            if _covers(rule, port):
-                report_violation(f"{what} ({port}) is open to {rule['cidrs']}: allow it only "
-                                 "from admin CIDRs or from the tier in front")
-
-
-def rds_private_and_encrypted(args, report_violation):
-    if args.resource_type != "aws:rds/instance:Instance":
-        return
-    if args.props.get("publiclyAccessible"):
-        report_violation("RDS instance is publicly accessible")
-    if not args.props.get("storageEncrypted"):
-        report_violation("RDS storage is not encrypted")
-
-
-def ec2_imdsv2_and_encrypted_root(args, report_violation):
-    if args.resource_type != "aws:ec2/instance:Instance":
-        return
-    if (args.props.get("metadataOptions") or {}).get("httpTokens") != "required":
-        report_violation("IMDSv2 not required (metadataOptions.httpTokens must be 'required')")
-    if not (args.props.get("rootBlockDevice") or {}).get("encrypted"):
-        report_violation("root volume not encrypted")
-
-
-def cache_encrypted_at_rest(args, report_violation):
-    if args.resource_type != "aws:elasticache/replicationGroup:ReplicationGroup":
-        return
-    if not args.props.get("atRestEncryptionEnabled"):
-        report_violation("ElastiCache replication group not encrypted at rest")
-
-
-def health_check_cheap_and_slow(args, report_violation):
-    """Health checks hit /healthz or /readyz no more often than every 15 s: the reference's
-    5 s probes of a DB-backed path took a fifth of its connection pool."""
-    if args.resource_type != "aws:lb/targetGroup:TargetGroup":
-        return
-    check = args.props.get("healthCheck") or {}
-    if check.get("path") not in ("/healthz", "/readyz"):
-        report_violation(f"health check path {check.get('path')!r}: use /healthz or /readyz")
-    if float(check.get("interval") or 30) < 15:
-        report_violation(f"health check every {check.get('interval')} s: at least 15 s")
-
-
-def required_tags(args, report_violation):
-    if args.resource_type not in TAGGED_TYPES:
-        return
-    tags = args.props.get("tags") or {}
-    missing = [t for t in REQUIRED_TAGS if not tags.get(t)]
-    if missing:
-        report_violation(f"missing tags: {', '.join(missing)}")
-
-
-def no_secrets_in_task_environment(args, report_violation):
-    if args.resource_type != "aws:ecs/taskDefinition:TaskDefinition":
-        return
-    raw = args.props.get("containerDefinitions") or "[]"
-    try:
-        containers = json.loads(raw) if isinstance(raw, str) else raw
-    except ValueError:
-        return          # not known yet at preview: checked again at update
-    for container in containers:
-        for var in container.get("environment") or []:
-            name, value = var.get("name", ""), str(var.get("value", ""))
-            if _SECRET_NAME.search(name) or _CREDENTIAL_URL.search(value):
-                report_violation(f"{container.get('name')}: {name} is a secret in plain "
-                                 "environment; use the container's `secrets` (Secrets Manager)")
-
-
-def _policy(name: str, description: str, validate) -> ResourceValidationPolicy:
+def _resource(name, level, description, validate, config_schema=None):
     return ResourceValidationPolicy(name=name, description=description, validate=validate,
-                                    enforcement_level=EnforcementLevel.MANDATORY)
+                                    enforcement_level=level, config_schema=config_schema)
 
+
+def _stack(name, level, description, validate):
+    return StackValidationPolicy(name=name, description=description, validate=validate,
+                                 enforcement_level=level)
+
+
+OPEN = ("open to the internet = the rule's CIDRs together admit a /8's worth of public IPv4 "
+        "(outside RFC 1918, CGNAT, loopback, link-local, multicast) or a /32's worth of global "
+        "IPv6: 0.0.0.0/0, ::/0, 0.0.0.0/1 + 128.0.0.0/1 all are")
 
 POLICIES = [
-    _policy("no-admin-ports-from-internet",
-            "SSH, PostgreSQL, Redis and the Kubernetes API are never open to 0.0.0.0/0 or ::/0",
-            no_admin_ports_from_internet),
-    _policy("rds-private-and-encrypted", "RDS is not public and its storage is encrypted",
-            rds_private_and_encrypted),
-    _policy("ec2-imdsv2-encrypted-root", "EC2 requires IMDSv2 and encrypts its root volume",
-            ec2_imdsv2_and_encrypted_root),
-    _policy("cache-encrypted-at-rest", "ElastiCache Redis is encrypted at rest",
-            cache_encrypted_at_rest),
-    _policy("health-check-cheap-and-slow",
-            "target groups probe /healthz or /readyz no more often than every 15 s",
-            health_check_cheap_and_slow),
-    _policy("required-tags", "cost-bearing resources carry Project, Stage and ManagedBy",
-            required_tags),
-    _policy("no-secrets-in-task-environment",
-            "ECS task definitions take secrets from Secrets Manager, not plain environment",
-            no_secrets_in_task_environment),
+    # --- security groups and public addresses (rules_network) ------------------------------
+    _resource("no-admin-ports-from-internet", MANDATORY,
+              f"SSH, PostgreSQL, Redis and the Kubernetes API are never open to the internet "
+              f"({OPEN})", network.no_admin_ports_from_internet),
+    _resource("internet-ingress-only-http-https", MANDATORY,
+              f"an ingress rule open to the internet admits only tcp 80 or tcp 443, each as a "
+              f"single port ({OPEN})", network.internet_ingress_only_http_https),
+    _stack("internet-ingress-only-on-load-balancer", ADVISORY,
+           f"only a load balancer's security group is open to the internet ({OPEN}); with the "
+           "rule above, only on 80/443", network.internet_ingress_only_on_load_balancer),
+    _stack("ec2-no-public-ip-behind-load-balancer", ADVISORY,
+           "in a stack with an internet-facing load balancer no EC2 instance has a public "
+           "address (associatePublicIpAddress, the subnet's mapPublicIpOnLaunch, an Elastic IP); "
+           "without one the host is the entry point and may",
+           network.ec2_no_public_ip_behind_load_balancer),
+    _resource("ecs-tasks-no-public-ip", ADVISORY,
+              "ECS services, task sets and scheduled tasks (EventBridge, Scheduler) do not "
+              "assign public IPs", network.ecs_tasks_no_public_ip),
+    # --- the load balancer's edge (rules_edge) ---------------------------------------------
+    _resource("alb-http-redirects-to-https", ADVISORY,
+              "an HTTP listener (protocol HTTP or unset) has exactly one default action: a "
+              "redirect to HTTPS on port 443", edge.alb_http_redirects_to_https),
+    _resource("alb-https-tls-policy", MANDATORY,
+              "an HTTPS listener has an ACM certificate and a TLS 1.2+ forward-secret policy "
+              "(ELBSecurityPolicy-TLS13-1-2/1-3 or FS-1-2 families)", edge.alb_https_tls_policy),
+    _resource("health-check-cheap-and-slow", MANDATORY,
+              "target groups probe /healthz or /readyz no more often than every 15 s",
+              edge.health_check_cheap_and_slow),
+    # --- data tier (rules_data) ------------------------------------------------------------
+    _resource("rds-private-and-encrypted", MANDATORY,
+              "RDS is not public and its storage is encrypted", data.rds_private_and_encrypted),
+    _resource("rds-backed-up", MANDATORY,
+              f"RDS keeps automated backups for at least {data.MIN_BACKUP_DAYS} days "
+              "(backupRetentionPeriod set explicitly)", data.rds_backed_up),
+    _resource("rds-deletion-protected", ADVISORY,
+              "RDS has deletion protection and takes a named final snapshot, unless this "
+              "policy's config has labTeardown: true", data.rds_deletion_protected,
+              config_schema=LAB_TEARDOWN),
+    _resource("rds-managed-master-password", ADVISORY,
+              "RDS keeps its master password in Secrets Manager (manageMasterUserPassword), "
+              "not set by the program", data.rds_managed_master_password),
+    _resource("cache-encrypted-at-rest", MANDATORY, "ElastiCache Redis is encrypted at rest",
+              data.cache_encrypted_at_rest),
+    _resource("cache-encrypted-in-transit", MANDATORY,
+              "ElastiCache Redis requires TLS (transitEncryptionEnabled, mode not 'preferred')",
+              data.cache_encrypted_in_transit),
+    _resource("cache-auth-required", ADVISORY,
+              "ElastiCache Redis requires AUTH: an authToken or RBAC userGroupIds",
+              data.cache_auth_required),
+    # --- compute (rules_compute) -----------------------------------------------------------
+    _resource("ec2-imdsv2-encrypted-root", MANDATORY,
+              "EC2 requires IMDSv2 and encrypts its root volume",
+              compute.ec2_imdsv2_and_encrypted_root),
+    _resource("ebs-volumes-encrypted", MANDATORY,
+              "EBS volumes and an instance's extra EBS block devices are encrypted",
+              compute.ebs_volumes_encrypted),
+    _resource("no-secrets-in-task-environment", MANDATORY,
+              "ECS task definitions take secrets from Secrets Manager, not plain environment",
+              compute.no_secrets_in_task_environment),
+    _resource("ecs-task-not-privileged", MANDATORY,
+              "no ECS container is privileged, runs as root (user 0/root) or adds Linux "
+              "capabilities", compute.ecs_task_not_privileged),
+    _resource("ecs-read-only-root", ADVISORY,
+              "every ECS container has readonlyRootFilesystem: true",
+              compute.ecs_read_only_root),
+    _resource("ecr-scan-on-push-immutable-tags", MANDATORY,
+              "ECR repositories scan images on push and have immutable tags",
+              compute.ecr_scan_on_push_immutable_tags),
+    # --- billing (rules_tags) --------------------------------------------------------------
+    _resource("required-tags", MANDATORY,
+              "cost-bearing resources carry Project, Stage and ManagedBy", tags.required_tags),
 ]

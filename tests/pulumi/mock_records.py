@@ -48,3 +48,46 @@ def taggable(type_token: str) -> bool:
     module = module.split("/")[0]
     cls = getattr(importlib.import_module(f"pulumi_aws.{module}"), cls_name)
     return "tags" in inspect.signature(cls._internal_init).parameters
+
+
+
+def _references(records) -> dict:
+    """What a recorded input holds when it refers to another recorded resource: the id
+    (`<name>-id`) or the default ARN (stack_harness._arn) the mocks answered with."""
+    from stack_harness import _arn
+
+    refs = {}
+    for r in records:
+        for ref in (f"{r.name}-id", _arn(r.name)):
+            refs.setdefault(ref, []).append(r)
+    return refs
+
+
+def _strings(value):
+    value = unwrap(value)
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item)
+
+
+def property_dependencies(records) -> list[tuple]:
+    """Each recorded custom resource with the resources each of its inputs depends on, as the
+    engine tells a stack policy (`propertyDependencies`): the engine knows which Outputs an
+    input was built from; here they are found by the ids and ARNs of the other records that
+    the input holds. [(record, {property: [records]})]"""
+    custom = [r for r in records if r.custom]
+    refs = _references(custom)
+    out = []
+    for r in custom:
+        deps = {}
+        for prop, value in r.inputs.items():
+            found = [d for s in _strings(value) for d in refs.get(s, []) if d is not r]
+            if found:
+                deps[prop] = list({id(d): d for d in found}.values())
+        out.append((r, deps))
+    return out
