@@ -28,9 +28,6 @@ import pulumi_inventory  # noqa: E402
 
 PLAYBOOK = {1: "ansible/site.yml", 2: "ansible/site.yml", 3: "ansible/site.yml",
             4: "ansible/stage4.yml"}
-# Outputs the recordings hold ahead of the stacks: stage 1's data volume, which the stack
-# change in progress exports (this test then finds them in the stack's outputs too).
-PENDING = {1: {"data_volume_id", "data_volume_device"}}
 
 
 def recorded(stage: int) -> dict:
@@ -60,7 +57,7 @@ def test_recorded_outputs_are_shaped_like_the_stacks_outputs(stage, stack_output
     rec, stack = recorded(stage), stack_outputs[f"stage{stage}"]
     exported = set(stack["outputs"])
     assert exported <= set(rec), f"not recorded: {sorted(exported - set(rec))}"
-    assert set(rec) - exported <= PENDING.get(stage, set())
+    assert set(rec) == exported, f"recorded, not exported: {sorted(set(rec) - exported)}"
     for name in exported:
         if name in stack["secret"]:
             # `pulumi stack output --json` without --show-secrets
@@ -107,7 +104,8 @@ def test_stage1_inventory(session_tmp, aws_inventories):
     assert shop1["ansible_connection"] == "ssh"
     assert shop1["shop_private_address"] == "127.0.0.1"          # every tier on loopback
     assert shop1["pulumi_data_volume_id"] == "vol-0a1b2c3d4e5f67890"
-    assert shop1["pulumi_data_volume_device"] == "/dev/sdf"
+    assert shop1["pulumi_data_volume_device"] == \
+        "/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_vol0a1b2c3d4e5f67890"
     assert shop1["ansible_become_method"] == "ansible.builtin.sudo"
     assert shop1["shoplab_wait_for_cloud_init"] is True
     # only how: whether and whom are the plays' keywords, which these variables would beat
@@ -164,7 +162,7 @@ def debug_vars(inv: Path, host: str, env: dict, name: str) -> dict:
 def test_stage1_volume_becomes_postgresqls_data_device(session_tmp, aws_inventories, tmp_path):
     env = outputs_env(session_tmp, 1)
     got = debug_vars(aws_inventories[1], "shop1", env, "postgresql_data_device")
-    # Nitro: the volume attached as /dev/sdf is the NVMe disk named by its id, without the dash
+    # the path the stack exports: the NVMe by-id link of the volume on a Nitro type
     assert got["postgresql_data_device"] == \
         "/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_vol0a1b2c3d4e5f67890"
     # a stack that exports no volume: the role's no-op

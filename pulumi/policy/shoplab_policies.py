@@ -77,7 +77,7 @@ POLICIES = [
     _resource("rds-backed-up", MANDATORY,
               f"RDS keeps automated backups for at least {data.MIN_BACKUP_DAYS} days "
               "(backupRetentionPeriod set explicitly)", data.rds_backed_up),
-    _resource("rds-deletion-protected", ADVISORY,
+    _resource("rds-deletion-protected", MANDATORY,
               "RDS has deletion protection and takes a named final snapshot, unless this "
               "policy's config has labTeardown: true", data.rds_deletion_protected,
               config_schema=LAB_TEARDOWN),

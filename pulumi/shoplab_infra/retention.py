@@ -16,8 +16,10 @@ By default (``labTeardown: false``):
 - ECR (``repository``): a repository that still holds images is not deleted.
 
 ``labTeardown: true`` turns every item above off (no protection, no deletion protection, no
-final snapshots, no automated backups, images deleted with their repository): set it,
-`pulumi up`, then `pulumi destroy` removes the stack and its data.
+final snapshots, automated backups deleted with the instance, images deleted with their
+repository): set it, `pulumi up`, then `pulumi destroy` removes the stack and its data. A lab
+database is still backed up while it lives (the policy pack's ``rds-backed-up`` holds on
+every stack).
 """
 from __future__ import annotations
 
@@ -32,7 +34,7 @@ MIN_BACKUP_RETENTION_DAYS = 7
 class Retention:
     stage: str
     lab_teardown: bool = False
-    backup_retention_days: int = MIN_BACKUP_RETENTION_DAYS   # ignored under lab_teardown
+    backup_retention_days: int = MIN_BACKUP_RETENTION_DAYS
 
     def __post_init__(self):
         if not self.lab_teardown and self.backup_retention_days < MIN_BACKUP_RETENTION_DAYS:
@@ -53,7 +55,8 @@ class Retention:
         """The ``aws.rds.Instance`` arguments that decide what survives its deletion."""
         if self.lab_teardown:
             return {"deletion_protection": False, "skip_final_snapshot": True,
-                    "final_snapshot_identifier": None, "backup_retention_period": 0,
+                    "final_snapshot_identifier": None,
+                    "backup_retention_period": self.backup_retention_days,
                     "delete_automated_backups": True}
         return {"deletion_protection": True, "skip_final_snapshot": False,
                 "final_snapshot_identifier": f"shoplab-{self.stage}-{component}-final",

@@ -47,7 +47,6 @@ NOT_MET_YET = {
     "ec2-no-public-ip-behind-load-balancer": {"stage2"},              # no NAT gateway
     "ecs-tasks-no-public-ip": {"stage3"},                             # no NAT gateway
     "alb-http-redirects-to-https": {"stage2", "stage3"},              # no HTTPS listener yet
-    "rds-deletion-protected": {"stage2", "stage3", "stage4"},         # dbDeletionProtection off
     "rds-managed-master-password": {"stage2", "stage3", "stage4"},    # the program sets it
     "cache-auth-required": {"stage2", "stage3", "stage4"},            # no AUTH token yet
     "ecs-read-only-root": {"stage3"},                                 # readonlyRootFilesystem off
