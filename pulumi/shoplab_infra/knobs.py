@@ -31,8 +31,8 @@ DEFAULTS: dict[str, object] = {
     "amiOwner": "136693071363",       # Debian's official AWS account
     "amiNameFilter": "debian-12-amd64-*",
     # --- what outlives `pulumi destroy` (retention.py) -----------------------------------
-    # true only in a throwaway lab account: no protect, no RDS deletion protection, final
-    # snapshots or automated backups, ECR deleted with its images
+    # true only in a throwaway lab account: no protect, no RDS deletion protection or final
+    # snapshots, automated backups deleted with the instance, ECR deleted with its images
     "labTeardown": False,
     # --- network (stages 2-4) --------------------------------------------------------
     "vpcCidr": "10.20.0.0/16",

@@ -16,18 +16,21 @@ def unwrap(value):
     return value["value"] if is_secret(value) else value
 
 
-def plain_strings(value):
-    """Every string in a recorded input, skipping what is sent as a secret."""
+def plain_strings(value, secrets: bool = False):
+    """Every string in a recorded input, skipping what is sent as a secret (``secrets``: the
+    secrets' values too)."""
     if is_secret(value):
-        return
+        if not secrets:
+            return
+        value = unwrap(value)
     if isinstance(value, str):
         yield value
     elif isinstance(value, dict):
         for item in value.values():
-            yield from plain_strings(item)
+            yield from plain_strings(item, secrets)
     elif isinstance(value, list):
         for item in value:
-            yield from plain_strings(item)
+            yield from plain_strings(item, secrets)
 
 
 def ingress(resource) -> list[dict]:
@@ -63,18 +66,6 @@ def _references(records) -> dict:
     return refs
 
 
-def _strings(value):
-    value = unwrap(value)
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, dict):
-        for item in value.values():
-            yield from _strings(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from _strings(item)
-
-
 def property_dependencies(records) -> list[tuple]:
     """Each recorded custom resource with the resources each of its inputs depends on, as the
     engine tells a stack policy (`propertyDependencies`): the engine knows which Outputs an
@@ -86,7 +77,7 @@ def property_dependencies(records) -> list[tuple]:
     for r in custom:
         deps = {}
         for prop, value in r.inputs.items():
-            found = [d for s in _strings(value) for d in refs.get(s, []) if d is not r]
+            found = [d for s in plain_strings(value, secrets=True) for d in refs.get(s, []) if d is not r]
             if found:
                 deps[prop] = list({id(d): d for d in found}.values())
         out.append((r, deps))
