@@ -2,7 +2,7 @@
 # (ansible/tests) and every molecule scenario. Docs: roles/README.md. Offline recipe:
 # shared/reference/molecule-offline.md.
 ANSIBLE_BUNDLE := ansible==12.3.0
-COLLECTIONS := containers/podman community/general ansible/posix community/postgresql
+COLLECTIONS := containers/podman community/general ansible/posix community/postgresql community/crypto
 COLLECTIONS_DIR := $(CURDIR)/.state/collections
 export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS_DIR)
 export ANSIBLE_FORCE_COLOR := 0

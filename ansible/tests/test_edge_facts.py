@@ -1,0 +1,31 @@
+"""edge/tls.py is the one table of the edge's TLS facts: ansible/group_vars/all/edge.yml feeds
+every inventory from it, and the nginx role's own defaults (for plays without that file, such
+as its molecule scenario) must say the same."""
+from pathlib import Path
+
+import yaml
+
+from edge import lab, tls
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_nginx_role_defaults_are_the_edge_table():
+    d = yaml.safe_load((ROOT / "roles/nginx/defaults/main.yml").read_text())
+    assert d["nginx_tls_protocols"] == list(tls.PROTOCOLS)
+    assert d["nginx_tls_ciphers"] == list(tls.CIPHERS_TLS12)
+    assert d["nginx_hsts"] == tls.HSTS
+    assert d["nginx_acme_challenge_path"] == tls.ACME_CHALLENGE_PATH
+    assert d["nginx_tls_listen_port"] == d["nginx_tls_redirect_port"] == tls.HTTPS_PORT
+
+
+def test_group_vars_read_the_table_not_literals():
+    g = yaml.safe_load((ROOT / "ansible/group_vars/all/edge.yml").read_text())
+    assert g["shoplab_edge"] == "{{ none | shoplab_edge }}"
+    assert all("shoplab_edge." in v for k, v in g.items() if k.startswith("nginx_"))
+
+
+def test_lab_ports_per_stage():
+    assert lab.ports(1) == {"http": 8081, "https": 8441, "prometheus": 9091}
+    assert lab.ports("2-one-app-host") == lab.ports(2)
+    assert lab.url(3) == "https://127.0.0.1:8443"
