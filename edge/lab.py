@@ -8,10 +8,27 @@ Stage N publishes nginx's HTTP (a redirect to HTTPS, as on AWS) on 127.0.0.1:808
 """
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
-CA_FILE = Path(__file__).resolve().parents[1] / ".state" / "lab-ca" / "ca.crt"
+# ansible/lab-ca.yml's default lab_ca_dir
+CA_DIR = Path(__file__).resolve().parents[1] / ".state" / "lab-ca"
+CA_FILE = CA_DIR / "ca.crt"
+
+
+def ca_files(_=None) -> dict[str, str]:
+    """The lab CA's certificate and the edge's certificate and key (absolute paths)."""
+    return {"ca": str(CA_FILE), "cert": str(CA_DIR / "shop.crt"), "key": str(CA_DIR / "shop.key")}
+
+
+def trust_ca(cafile: str | os.PathLike = CA_FILE) -> None:
+    """This process and the clients it starts (urllib, aiohttp, locust's users, curl via
+    OpenSSL) trust ``cafile`` only: OpenSSL's SSL_CERT_FILE, read by every default context.
+    For the lab's clients, which talk to nothing else."""
+    if not Path(cafile).is_file():
+        raise FileNotFoundError(f"{cafile}: no lab CA (ansible-playbook ansible/lab-ca.yml creates it)")
+    os.environ["SSL_CERT_FILE"] = str(cafile)
 
 
 def ports(stage) -> dict[str, int]:

@@ -42,6 +42,7 @@ from pathlib import Path
 from capacity.arms import ALL_ARMS, ARMS, DEPLOY_SKIP_TAGS, EXPERIMENTS, health_checks
 from capacity.lab_sizes import (DEFAULT_CORES_PER_VCPU, PROFILES, cores_per_vcpu, cpu_sets,
                                 host_tier)
+from edge import lab
 from loadtest import cgroups, machine, promql, run
 from loadtest.breaking import aggregate
 from loadtest.openloop import GENERATOR_CPU_LIMIT as GENERATOR_LIMIT   # of its own CPU share
@@ -146,7 +147,8 @@ def classify(step: dict, hosts: dict[str, dict], tiers: dict[str, str], pool: di
 def prometheus(stage: str, step: str = promql.DEFAULT_STEP) -> promql.Prometheus | None:
     """The lab's Prometheus (tools/lab/up.sh publishes it on 127.0.0.1:909N) scraping every
     ``step``, if it answers."""
-    prom = promql.Prometheus(f"http://127.0.0.1:{9090 + int(stage)}", timeout=5, step=step)
+    prom = promql.Prometheus(f"http://127.0.0.1:{lab.ports(stage)['prometheus']}", timeout=5,
+                             step=step)
     try:
         prom.value("vector(1)")
     except promql.PrometheusError:
@@ -281,7 +283,7 @@ def warm_up(target: str, seconds: float) -> int:
 def run_round(config: str, profile: str, arm: str, credits: str, quick: bool,
               out: Path = RESULTS) -> Path:
     stage = CONFIGS[config][0]
-    target = f"http://127.0.0.1:{8080 + int(stage)}"
+    target = lab.url(stage)
     scale = cores_per_vcpu()
     name = (f"{config}-{profile}-{arm}" + ("-exhausted" if credits == "exhausted" else "")
             + (f"-x{scale:g}" if scale != DEFAULT_CORES_PER_VCPU else ""))
@@ -290,6 +292,8 @@ def run_round(config: str, profile: str, arm: str, credits: str, quick: bool,
     record = {"config": config, "stage": stage, "profile": profile, "arm": arm,
               "credits": credits, "quick": quick, "slo": SLO, "started": time.time()}
     record["deploy_seconds"] = deploy(config, profile, arm, credits)
+    lab.trust_ca()    # created by the deploy: every client of the round verifies the lab's edge
+    record["target"] = target
     os.sched_setaffinity(0, cpu_list(cpu_sets()[1]))   # everything from here on: generator CPUs
     record["sizes"] = json.loads((ROOT / f".state/lab/stage{stage}/sizes.json").read_text())
     record["lab_cores_per_vcpu"] = record["sizes"]["lab_cores_per_vcpu"]

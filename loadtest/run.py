@@ -2,7 +2,8 @@
 shopper journey and the step-load search for the breaking point, with the generator's CPU,
 the hosts' CPU and the app's pool sampled throughout; then write the report.
 
-    python -m loadtest.run --target http://127.0.0.1:8081 --stage 1 --hosts podman
+    python -m loadtest.run --target https://127.0.0.1:8441 --cafile .state/lab-ca/ca.crt \
+        --stage 1 --hosts podman
     python -m loadtest.run --target http://127.0.0.1:8080 --stage run --quick   # pipeline check
 
 Every phase is bounded in time (the plan's own length plus a margin) and prints one line per
@@ -23,6 +24,7 @@ from pathlib import Path
 
 import psutil
 
+from edge import lab
 from loadtest import report, wrk
 from loadtest.plan import StepPlan
 from loadtest.samplers import (AppMetrics, LocalStack, NoHosts, PodmanContainers, Sampler,
@@ -43,6 +45,8 @@ def csv_ints(text: str) -> list[int]:
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--target", help="base URL of the deployed shop")
+    p.add_argument("--cafile", help="the only CA every client trusts (the lab's: edge/lab.py); "
+                                    "default: the system's")
     p.add_argument("--devstack", action="store_true",
                    help="instead of --target: start a throwaway shop on loopback "
                         "(loadtest/stacks.py, rate limits off) and measure that")
@@ -194,6 +198,8 @@ def pin_generator(args) -> str | None:
 
 def measure(args) -> int:
     args.target = args.target.rstrip("/")
+    if args.cafile:
+        lab.trust_ca(args.cafile)
     generator_cpus = pin_generator(args)
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
     run_dir = Path(args.out) / (f"{args.stage}-{stamp}" + ("-quick" if args.quick else ""))

@@ -15,9 +15,11 @@ each of its requests.
 """
 from __future__ import annotations
 
+import os
 import random
 import uuid
 
+import gevent.ssl
 from locust import FastHttpUser, SequentialTaskSet, between, constant, task
 
 from loadtest import reference
@@ -29,9 +31,18 @@ DETAIL_IDS = reference.STAGE3_DETAIL_IDS
 PASSWORD = "loadtest-password-1"
 
 
+def _verifying_context(cafile=None):
+    """geventhttpclient hands certifi's bundle as ``cafile``: a lab client trusts the CA of
+    SSL_CERT_FILE instead (edge/lab.py trust_ca), else the system's."""
+    return gevent.ssl.create_default_context(cafile=os.environ.get("SSL_CERT_FILE"))
+
+
 class ShopClient(FastHttpUser):
-    """A user with its own client address, sent as X-Forwarded-For on every request."""
+    """A user with its own client address, sent as X-Forwarded-For on every request; over
+    HTTPS it verifies the shop's certificate, as a browser does."""
     abstract = True
+    insecure = False
+    ssl_context_factory = staticmethod(_verifying_context)
 
     def __init__(self, environment):
         self.client_address = client_address()

@@ -35,7 +35,8 @@ lab-loadtest: ## the end of `make lab`: one capacity round of each arm on lab st
 	$(MAKE) --no-print-directory capacity CONFIG=$(STAGE) ROUNDS=1
 
 lab-report: ## the full stage report of a running lab (ramp, no-think, journey, search: loadtest/run.py)
-	$(PY) -m loadtest.run --target http://127.0.0.1:808$(STAGE) --stage $(STAGE) --hosts podman \
+	$(PY) -m loadtest.run --target $$($(PY) -c 'from edge import lab; print(lab.url("$(STAGE)"))') \
+	  --cafile .state/lab-ca/ca.crt --stage $(STAGE) --hosts podman \
 	  --podman-prefix $(LAB_CONTAINER_PREFIX) \
 	  $(if $(LAB_DEPLOY_SECONDS),--deploy-seconds $(LAB_DEPLOY_SECONDS)) $(LOADTEST_ARGS)
 

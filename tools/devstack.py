@@ -20,6 +20,7 @@ import secrets
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -61,12 +62,15 @@ def free_ports(names=SERVICES) -> dict[str, int]:
     return ports
 
 
-def wait_ready(shop_url: str, timeout: float = 30.0, interval: float = 0.2) -> None:
-    """Until the shop's /readyz answers 200 (TimeoutError after ``timeout`` seconds)."""
+def wait_ready(shop_url: str, timeout: float = 30.0, interval: float = 0.2,
+               cafile: str | None = None) -> None:
+    """Until the shop's /readyz answers 200 (TimeoutError after ``timeout`` seconds);
+    ``cafile``: the CA an https shop_url is verified against."""
     deadline = time.monotonic() + timeout
+    context = ssl.create_default_context(cafile=cafile)
     while True:
         try:
-            with urllib.request.urlopen(f"{shop_url}/readyz", timeout=3) as r:
+            with urllib.request.urlopen(f"{shop_url}/readyz", timeout=3, context=context) as r:
                 if r.status == 200:
                     return
         except OSError:
@@ -133,6 +137,9 @@ class Stack:
     app_env: dict[str, str] = field(default_factory=dict)
     # overrides of the nginx role's variables (roles/nginx/defaults/main.yml) for this nginx
     nginx_vars: dict = field(default_factory=dict)
+    # HTTPS as the lab's edge (ports["https"]; nginx's plain port then only redirects), with a
+    # certificate of this stack's own lab CA (ansible/lab-ca.yml into state/ca): ca_file
+    tls: bool = False
 
     def __post_init__(self):
         self.state = Path(self.state).resolve()
@@ -174,7 +181,18 @@ class Stack:
 
     @property
     def shop_url(self) -> str:
+        if self.tls:
+            return f"https://127.0.0.1:{self.ports['https']}"
         return f"http://127.0.0.1:{self.ports['nginx']}"
+
+    @property
+    def ca_file(self) -> Path | None:
+        return self.state / "ca" / "ca.crt" if self.tls else None
+
+    def make_certificate(self) -> None:
+        subprocess.run([str(Path(sys.executable).parent / "ansible-playbook"),
+                        str(ROOT / "ansible" / "lab-ca.yml"), "-e", f"lab_ca_dir={self.state / 'ca'}"],
+                       check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
 
     def env(self, via: str = "pgbouncer", **extra) -> dict[str, str]:
         """The app's environment (see app/settings.py) for this stack."""
@@ -353,11 +371,13 @@ ignore_startup_parameters = extra_float_digits,options
 
     def start_fakestripe(self) -> None:
         # the app's key and webhook secret, through the environment as in the lab (not argv)
+        # webhooks go to the shop's front door: over HTTPS, the fake verifies it with the CA
         proc = self._spawn("fakestripe", [
             sys.executable, "-m", "fakestripe", "--host", "127.0.0.1",
             "--port", str(self.ports["fakestripe"]),
             "--webhook-url", f"{self.shop_url}/api/webhook/stripe"],
             env={**os.environ, "PYTHONPATH": str(ROOT),
+                 **({"SSL_CERT_FILE": str(self.ca_file)} if self.tls else {}),
                  "STRIPE_SECRET_KEY": self.stripe_secret_key,
                  "STRIPE_WEBHOOK_SECRET": self.secrets["webhook_secret"]}, cwd=ROOT)
         wait_for_port(self.ports["fakestripe"], proc=proc)
@@ -405,6 +425,11 @@ ignore_startup_parameters = extra_float_digits,options
             # clients on loopback (the tests, the load generator) stand for the proxy in front
             # of the shop: their X-Forwarded-For names the client, as behind a CDN or an ALB
             "nginx_real_ip_from": ["127.0.0.1"],
+            **({"nginx_tls_certificate_src": str(self.state / "ca" / "shop.crt"),
+                "nginx_tls_key_src": str(self.state / "ca" / "shop.key"),
+                "nginx_tls_dir": str(self.state / "ca"),
+                "nginx_tls_listen_port": self.ports["https"],
+                "nginx_tls_redirect_port": self.ports["https"]} if self.tls else {}),
             **self.nginx_vars,
         }
 
@@ -447,6 +472,8 @@ http {{
         self.state.mkdir(parents=True, exist_ok=True)
         self.state.chmod(0o755)  # postgres must be able to reach its data dir below
         try:
+            if self.tls:
+                self.make_certificate()
             self.start_postgres()
             self.start_pgbouncer()
             self.start_redis()
@@ -460,7 +487,7 @@ http {{
             raise
 
     def wait_ready(self, timeout: float = 30.0) -> None:
-        wait_ready(self.shop_url, timeout)
+        wait_ready(self.shop_url, timeout, cafile=self.ca_file and str(self.ca_file))
 
     def down(self) -> None:
         for name in reversed(SERVICES):

@@ -1,7 +1,9 @@
-"""Filters over edge/: ``shoplab_edge`` (edge/tls.py's facts) and ``shoplab_lab_ports``.
+"""Filters over edge/: ``shoplab_edge`` (edge/tls.py's facts), ``shoplab_lab_ports`` and
+``shoplab_lab_ca`` (edge/lab.py).
 
     {{ none | shoplab_edge }}               ->  {"hsts": "max-age=31536000", ...}
     {{ shoplab_stage | shoplab_lab_ports }} ->  {"http": 8081, "https": 8441, "prometheus": 9091}
+    {{ none | shoplab_lab_ca }}              ->  {"ca": ".../.state/lab-ca/ca.crt", "cert": ..., "key": ...}
 """
 from __future__ import annotations
 
@@ -18,7 +20,8 @@ def shoplab_edge(_=None) -> dict:
 
 
 class FilterModule:
-    """Ansible filters: ``shoplab_edge``, ``shoplab_lab_ports``."""
+    """Ansible filters: ``shoplab_edge``, ``shoplab_lab_ports``, ``shoplab_lab_ca``."""
 
     def filters(self):
-        return {"shoplab_edge": shoplab_edge, "shoplab_lab_ports": lab.ports}
+        return {"shoplab_edge": shoplab_edge, "shoplab_lab_ports": lab.ports,
+                "shoplab_lab_ca": lab.ca_files}

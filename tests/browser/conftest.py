@@ -4,11 +4,15 @@ The shop is the real stack of `make run`, built by the same module (tools/devsta
 serving app/static/ and proxying /api to gunicorn, pgbouncer in front of Postgres, Redis, the
 fake Stripe that sends webhooks), seeded with the 50 reference products, on free loopback
 ports of its own so it never collides with a `make run` someone has up; it is stopped at the
-end. SHOP_URL=http://... tests a shop that is already running instead (e.g. a lab stage).
+end. It is served over HTTPS as the lab's edge is (a certificate of its own lab CA, the plain
+port only redirecting); Chromium trusts exactly that certificate's key
+(--ignore-certificate-errors-spki-list), nothing else. SHOP_URL=https://... tests a shop that is
+already running instead (e.g. a lab stage; SHOP_CERT: the PEM certificate it serves).
 Screenshots, the browser's log and the stack's logs go to .state/browser/.
 """
 from __future__ import annotations
 
+import base64
 import os
 import shutil
 import sys
@@ -46,9 +50,10 @@ def stack(out_dir):
         yield None
         return
     sys.path.insert(0, str(REPO / "tools"))
-    from devstack import Stack, free_ports
+    from devstack import SERVICES, Stack, free_ports
 
-    started = Stack(out_dir / "stack", free_ports(), workers=2, threads=4)
+    started = Stack(out_dir / "stack", free_ports((*SERVICES, "https")), workers=2, threads=4,
+                    tls=True)
     started.up(products=50)  # stops what it started if it fails half-way
     try:
         yield started
@@ -58,8 +63,12 @@ def stack(out_dir):
 
 @pytest.fixture(scope="session")
 def shop_url(stack):
-    """The storefront's URL, with the whole stack running behind it."""
-    return stack.shop_url if stack else os.environ["SHOP_URL"].rstrip("/")
+    """The storefront's URL, with the whole stack running behind it. The tests' own API calls
+    (requests) verify its certificate against the stack's CA (SHOP_URL: REQUESTS_CA_BUNDLE)."""
+    if stack is None:
+        return os.environ["SHOP_URL"].rstrip("/")
+    os.environ["REQUESTS_CA_BUNDLE"] = str(stack.ca_file)
+    return stack.shop_url
 
 
 # Shaped like a real Stripe key (so the page tries Stripe.js), but not one.
@@ -87,7 +96,26 @@ def real_looking_publishable_key(stack):
         restart_app()
 
 
-def chromium(profile: str, window=DESKTOP, phone=None) -> webdriver.Chrome:
+@pytest.fixture(scope="session")
+def shop_cert(stack) -> Path | None:
+    """The certificate the shop serves over HTTPS (None: a plain-HTTP SHOP_URL)."""
+    if stack:
+        return stack.state / "ca" / "shop.crt"
+    return Path(os.environ["SHOP_CERT"]) if os.environ.get("SHOP_CERT") else None
+
+
+def spki_sha256(cert: Path) -> str:
+    """base64 SHA-256 of the certificate's public key: what Chromium's SPKI allow-list takes."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    key = x509.load_pem_x509_certificate(cert.read_bytes()).public_key()
+    digest = hashes.Hash(hashes.SHA256())
+    digest.update(key.public_bytes(serialization.Encoding.DER,
+                                   serialization.PublicFormat.SubjectPublicKeyInfo))
+    return base64.b64encode(digest.finalize()).decode()
+
+
+def chromium(profile: str, window=DESKTOP, phone=None, cert: Path | None = None) -> webdriver.Chrome:
     """Headless Chromium; `phone=(w, h)` emulates a phone's screen (viewport, touch, and the
     page's viewport meta tag), since a headless window cannot be narrower than 500 px."""
     options = webdriver.ChromeOptions()
@@ -97,6 +125,8 @@ def chromium(profile: str, window=DESKTOP, phone=None) -> webdriver.Chrome:
                 "--disable-sync", "--no-first-run", "--hide-scrollbars",
                 f"--user-data-dir={profile}", f"--window-size={window[0]},{window[1]}"):
         options.add_argument(arg)
+    if cert:
+        options.add_argument(f"--ignore-certificate-errors-spki-list={spki_sha256(cert)}")
     if phone:
         options.add_experimental_option("mobileEmulation", {
             "deviceMetrics": {"width": phone[0], "height": phone[1], "pixelRatio": 1}})
@@ -107,14 +137,14 @@ def chromium(profile: str, window=DESKTOP, phone=None) -> webdriver.Chrome:
 
 
 @pytest.fixture
-def open_shop(shop_url, out_dir):
+def open_shop(shop_url, out_dir, shop_cert):
     """open_shop(phone=None|(w, h)) -> a ShopPage in a fresh Chromium profile, closed after
     the test."""
     drivers = []
 
     def _open(phone=None) -> ShopPage:
         profile = tempfile.mkdtemp(prefix="shoplab-chromium-")
-        driver = chromium(profile, phone=phone)
+        driver = chromium(profile, phone=phone, cert=shop_cert)
         drivers.append((driver, profile))
         return ShopPage(driver, shop_url, out_dir)
 

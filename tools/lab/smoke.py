@@ -2,16 +2,20 @@
 """Buy one product through the shop's front door: the lab's smoke test and the stage-2
 molecule scenario's purchase check. Standard library only, so it also runs inside the hosts.
 
-    python3 tools/lab/smoke.py http://127.0.0.1:8082 [--min-products 50] [--spread 20]
+    python3 tools/lab/smoke.py https://127.0.0.1:8442 --cafile .state/lab-ca/ca.crt \
+        [--redirect-from http://127.0.0.1:8082] [--min-products 50] [--spread 20]
 
-Steps: storefront page, /readyz, product list, register, add to cart, order, payment intent,
-test-mode confirmation, then the order turns "paid" once the (fake) Stripe webhook arrives.
+Steps: the plain-HTTP redirect (--redirect-from: a 301 to the same path on base_url, no HSTS),
+storefront page (HSTS on an https base_url), /readyz, product list, register, add to cart, order,
+payment intent, test-mode confirmation, then the order turns "paid" once the (fake) Stripe
+webhook arrives. --cafile: the only CA trusted for an https base_url.
 Prints one JSON summary line; exit status 1 on the first failed step.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import ssl
 import sys
 import time
 import urllib.error
@@ -21,9 +25,17 @@ import uuid
 PAID_WAIT_S = 30  # the webhook is asynchronous: how long the order may take to turn paid
 
 
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None     # a 3xx reaches the caller as an HTTPError
+
+
 class Shop:
-    def __init__(self, base: str, run: str):
+    def __init__(self, base: str, run: str, cafile: str | None = None):
         self.base, self.run, self.n, self.token = base.rstrip("/"), run, 0, None
+        self.opener = urllib.request.build_opener(
+            NoRedirect, urllib.request.HTTPSHandler(context=ssl.create_default_context(cafile=cafile)))
+        self.headers = {}    # of the last answer
 
     def call(self, method: str, path: str, body=None, expect=(200,)):
         self.n += 1
@@ -35,19 +47,28 @@ class Shop:
         if self.token:
             req.add_header("Authorization", f"Bearer {self.token}")
         try:
-            with urllib.request.urlopen(req, timeout=15) as resp:
-                status, raw = resp.status, resp.read()
+            with self.opener.open(req, timeout=15) as resp:
+                status, raw, self.headers = resp.status, resp.read(), resp.headers
         except urllib.error.HTTPError as err:
-            status, raw = err.code, err.read()
+            status, raw, self.headers = err.code, err.read(), err.headers
         if status not in expect:
             raise AssertionError(f"{method} {path}: HTTP {status} {raw[:300]!r}")
-        if path.startswith(("/api/", "/readyz")):
+        if path.startswith(("/api/", "/readyz")) and status < 300:
             return json.loads(raw)
         return raw.decode(errors="replace")
 
 
-def buy(base: str, min_products: int, spread: int) -> dict:
-    shop, steps, t0 = Shop(base, uuid.uuid4().hex[:8]), {}, time.monotonic()
+def check_redirect(plain: str, base: str, cafile: str | None) -> None:
+    """Plain HTTP answers only a permanent redirect to the same path on the HTTPS base."""
+    path = "/api/products?per_page=1"
+    shop = Shop(plain, "redirect", cafile)
+    shop.call("GET", path, expect=(301,))
+    assert shop.headers.get("Location") == base.rstrip("/") + path, shop.headers.get("Location")
+    assert "Strict-Transport-Security" not in shop.headers, "HSTS over plain HTTP"
+
+
+def buy(base: str, min_products: int, spread: int, cafile: str | None = None) -> dict:
+    shop, steps, t0 = Shop(base, uuid.uuid4().hex[:8], cafile), {}, time.monotonic()
 
     def step(name, fn):
         start = time.monotonic()
@@ -57,6 +78,8 @@ def buy(base: str, min_products: int, spread: int) -> dict:
 
     page = step("storefront", lambda: shop.call("GET", "/"))
     assert "<html" in page.lower(), "storefront: no HTML page at /"
+    if base.startswith("https:"):
+        assert shop.headers.get("Strict-Transport-Security"), "no HSTS on an HTTPS answer"
     step("readyz", lambda: shop.call("GET", "/readyz"))
     listing = step("products", lambda: shop.call("GET", "/api/products?per_page=5"))["data"]
     total = listing["pagination"]["total"]
@@ -95,9 +118,13 @@ def main(argv=None) -> int:
     p.add_argument("base_url")
     p.add_argument("--min-products", type=int, default=1)
     p.add_argument("--spread", type=int, default=0, help="extra product-list requests")
+    p.add_argument("--cafile", help="the CA to trust for an https base_url (default: the system's)")
+    p.add_argument("--redirect-from", help="the shop's plain-HTTP URL: must redirect to base_url")
     args = p.parse_args(argv)
     try:
-        print(json.dumps(buy(args.base_url, args.min_products, args.spread)))
+        if args.redirect_from:
+            check_redirect(args.redirect_from, args.base_url, args.cafile)
+        print(json.dumps(buy(args.base_url, args.min_products, args.spread, args.cafile)))
     except (AssertionError, OSError, KeyError, StopIteration, ValueError) as exc:
         print(json.dumps({"ok": False, "base": args.base_url, "error": str(exc)}))
         return 1

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # `make lab STAGE=N`: start the stage's hosts as systemd containers on their own podman
-# network, configure them with ansible/site.yml, seed the catalogue, publish nginx on
-# 127.0.0.1:808N (and Prometheus on 127.0.0.1:909N) and buy a product through it. Re-runnable: existing containers are reused,
-# unless their size changed (then they are recreated).
+# network, configure them with ansible/site.yml, seed the catalogue, publish nginx's HTTPS on
+# 127.0.0.1:844N (its HTTP, a redirect to it, on 808N; Prometheus on 909N: edge/lab.py) and buy a
+# product through it, trusting only the lab CA (ansible/lab-ca.yml, created here on first use).
+# Re-runnable: existing containers are reused, unless their size changed (then they are recreated).
 # Each host is limited like the instance it stands for (capacity/lab_sizes.py): LAB_PROFILE
 # (reference | stack), LAB_CREDITS (burst | exhausted), LAB_CORES_PER_VCPU. LAB_ARM (shoplab |
 # reference_shaped, capacity/arms.py) is the configuration deployed on them.
@@ -15,8 +16,8 @@ INVENTORY=${LAB_INVENTORY:-ansible/inventories/lab-stage$STAGE}
 PLAYBOOK=ansible/stage$STAGE.yml; [ -f "$PLAYBOOK" ] || PLAYBOOK=ansible/site.yml
 IMAGE=${IMAGE:-localhost/shoplab-debian-systemd:bookworm}
 NET=shoplab-s$STAGE
-PORT=$((8080 + STAGE))
-PROM_PORT=$((9090 + STAGE))   # the lab's Prometheus (group monitoring), read by loadtest/capacity.py
+read -r PORT HTTPS_PORT PROM_PORT < <(python3 -m edge.lab "$STAGE")   # PROM_PORT: loadtest/capacity.py
+URL=https://127.0.0.1:$HTTPS_PORT
 LABEL=shoplab.lab=stage$STAGE
 SEED_PRODUCTS=${SEED_PRODUCTS:-50}
 # the load test's own catalogue: its shopper journey buys these, never the reference's products
@@ -41,6 +42,8 @@ cpu_quota() {   # <container> lift|restore
 }
 
 t0=$(date +%s)
+ansible-playbook ansible/lab-ca.yml >/dev/null   # idempotent: kept while valid
+CA=$(python3 -c 'from edge import lab; print(lab.CA_FILE)')
 podman network exists "$NET" || podman network create --label "$LABEL" "$NET" >/dev/null
 mkdir -p "$STATE"
 # <name> <container> <groups> <size label> <podman flags...> per host, and the same sizes plus
@@ -62,7 +65,7 @@ done
 for line in "${HOSTS[@]}"; do
   read -r name ctr groups size flags <<<"$line"
   publish=()
-  [[ ,$groups, == *,lb,* ]] && publish=(-p "127.0.0.1:$PORT:80")
+  [[ ,$groups, == *,lb,* ]] && publish=(-p "127.0.0.1:$PORT:80" -p "127.0.0.1:$HTTPS_PORT:443")
   [[ ,$groups, == *,monitoring,* ]] && publish=(-p "127.0.0.1:$PROM_PORT:9090")
   if podman container exists "$ctr" &&
      [ "$(podman inspect -f '{{index .Config.Labels "shoplab.size"}}' "$ctr")" != "$size" ]; then
@@ -116,10 +119,11 @@ podman exec "$app_ctr" bash -c "set -a; . /etc/shoplab/shop.env; set +a;
     --loadtest-products $SEED_LOADTEST_PRODUCTS"
 fi
 
-echo "=== smoke test through nginx at http://127.0.0.1:$PORT"
-python3 tools/lab/smoke.py "http://127.0.0.1:$PORT" --min-products "$SEED_PRODUCTS" --spread 20
+echo "=== smoke test through nginx at $URL (and its redirect from http://127.0.0.1:$PORT)"
+python3 tools/lab/smoke.py "$URL" --cafile "$CA" --redirect-from "http://127.0.0.1:$PORT" \
+  --min-products "$SEED_PRODUCTS" --spread 20
 cat <<MSG
-=== lab stage $STAGE ready: http://127.0.0.1:$PORT
+=== lab stage $STAGE ready: $URL (clients trust $CA)
     deploy ($PLAYBOOK): $((t2 - t1))s, total with containers, seed and smoke test: $(( $(date +%s) - t0 ))s
     hosts: $(printf '%s\n' "${HOSTS[@]}" | awk '{printf "%s(%s) ", $1, $3}')
     stop and remove: make lab-down STAGE=$STAGE

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 SMOKE = Path(__file__).resolve().parents[4] / "tools" / "lab" / "smoke.py"
+LAB_CA = Path(__file__).resolve().parents[4] / ".state" / "lab-ca" / "ca.crt"   # converge.yml
 APP_HOSTS = ("mol-s2-app1", "mol-s2-app2")
 ROLE_UNITS = {
     "mol-s2-lb1": ["nginx"],
@@ -23,7 +24,7 @@ ROLE_UNITS = {
     "mol-s2-redis1": ["redis-server"],
 }
 PORTS = {
-    "mol-s2-lb1": ["tcp://0.0.0.0:80", "tcp://127.0.0.1:8081"],
+    "mol-s2-lb1": ["tcp://0.0.0.0:80", "tcp://0.0.0.0:443", "tcp://127.0.0.1:8081"],
     "mol-s2-app1": ["tcp://0.0.0.0:8000", "tcp://0.0.0.0:12111"],
     "mol-s2-app2": ["tcp://0.0.0.0:8000"],
     "mol-s2-db1": ["tcp://0.0.0.0:6432", "tcp://127.0.0.1:5432"],
@@ -51,9 +52,12 @@ def purchase():
     app1 = podman_host("mol-s2-app1")
     app1.check_output("set -a; . /etc/shoplab/shop.env; set +a; "
                       "/opt/shoplab/venv/bin/python -m sql.seed --products 50")
-    subprocess.run(["podman", "cp", str(SMOKE), "mol-s2-lb1:/tmp/smoke.py"], check=True)
+    for src in (SMOKE, LAB_CA):
+        subprocess.run(["podman", "cp", str(src), f"mol-s2-lb1:/tmp/{src.name}"], check=True)
+    # over HTTPS, trusting the lab CA only; plain HTTP must redirect (molecule.yml: port 443)
     out = podman_host("mol-s2-lb1").run(
-        "python3 /tmp/smoke.py http://127.0.0.1 --min-products 50 --spread 30")
+        "python3 /tmp/smoke.py https://127.0.0.1 --cafile /tmp/ca.crt --redirect-from http://127.0.0.1 "
+        "--min-products 50 --spread 30")
     summary = json.loads(out.stdout.strip().splitlines()[-1])
     assert out.rc == 0 and summary["ok"], summary
     return summary
