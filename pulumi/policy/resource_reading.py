@@ -26,6 +26,11 @@ def items(value) -> list:
     return list(value or [])
 
 
+def dependencies(resource, prop: str) -> list:
+    """The resources a stack rule's resource's `prop` was built from (propertyDependencies)."""
+    return list((resource.property_dependencies or {}).get(prop) or [])
+
+
 def dig(props, *path):
     """props[path[0]][path[1]]..., None as soon as a level is missing; a list level is its
     first element (the SDK's single-item blocks, e.g. an EventTarget's ecsTarget)."""

@@ -1,11 +1,13 @@
-"""The load balancer's edge: its listeners (HTTP only redirects, HTTPS with a modern TLS
-policy) and its target groups' health checks."""
+"""The load balancer's edge: its listeners (HTTP only redirects, HTTPS with a certificate, a
+modern TLS policy and HSTS, every internet-facing ALB serving HTTPS) and its target groups'
+health checks."""
 from __future__ import annotations
 
 import re
 
-from resource_reading import items
+from resource_reading import dependencies, items, known, truthy
 
+LOAD_BALANCERS = {"aws:lb/loadBalancer:LoadBalancer", "aws:alb/loadBalancer:LoadBalancer"}
 LISTENERS = {"aws:lb/listener:Listener", "aws:alb/listener:Listener"}
 TARGET_GROUPS = {"aws:lb/targetGroup:TargetGroup", "aws:alb/targetGroup:TargetGroup"}
 # TLS 1.2 or 1.3 as the minimum and forward-secret key exchange only: the TLS13-1-2 / TLS13-1-3
@@ -13,6 +15,10 @@ TARGET_GROUPS = {"aws:lb/targetGroup:TargetGroup", "aws:alb/targetGroup:TargetGr
 # (RSA key exchange) or anything admitting TLS 1.0/1.1 (2016-08, TLS13-1-0, TLS13-1-1, FS-1-1).
 MODERN_TLS = re.compile(
     r"^ELBSecurityPolicy-(TLS13-1-[23](-Res)?(-FIPS)?(-PQ)?|FS-1-2(-Res)?)-20\d\d-\d\d$")
+# HSTS for at least a year: browsers then keep to HTTPS between visits (a test holds
+# edge/tls.py's HSTS, what the stacks send, to this rule)
+MIN_HSTS_MAX_AGE = 365 * 24 * 3600
+_MAX_AGE = re.compile(r"(?:^|;)\s*max-age=(\d+)\s*(?:;|$)", re.IGNORECASE)
 
 
 def _protocol(props) -> str:
@@ -47,6 +53,30 @@ def alb_https_tls_policy(args, report_violation):
                          "forward-secret policy: use ELBSecurityPolicy-TLS13-1-2-2021-06")
     if not args.props.get("certificateArn"):
         report_violation("HTTPS listener has no certificateArn (an ACM certificate)")
+
+
+def alb_https_hsts(args, report_violation):
+    if args.resource_type not in LISTENERS or _protocol(args.props) != "HTTPS":
+        return
+    value = args.props.get("routingHttpResponseStrictTransportSecurityHeaderValue")
+    age = _MAX_AGE.search(str(value or ""))
+    if not age or int(age.group(1)) < MIN_HSTS_MAX_AGE:
+        report_violation(f"HTTPS listener's Strict-Transport-Security is {value!r}: send "
+                         f"max-age={MIN_HSTS_MAX_AGE} or more "
+                         "(routingHttpResponseStrictTransportSecurityHeaderValue)")
+
+
+def alb_serves_https(args, report_violation):
+    """Stack rule: an HTTPS listener depends on the ALB through its `loadBalancerArn`."""
+    served = {lb.urn for r in args.resources
+              if r.resource_type in LISTENERS and _protocol(r.props) == "HTTPS"
+              for lb in dependencies(r, "loadBalancerArn")}
+    for r in args.resources:
+        if (r.resource_type in LOAD_BALANCERS and r.urn not in served
+                and str(r.props.get("loadBalancerType") or "application") == "application"
+                and not truthy(known(lambda r=r: r.props.get("internal"), False))):
+            report_violation(f"{r.name} is internet-facing without an HTTPS listener: add one "
+                             "on 443 with a certificate (HTTP only redirects to it)", r.urn)
 
 
 def health_check_cheap_and_slow(args, report_violation):

@@ -8,7 +8,7 @@ ids as a fallback for groups created elsewhere."""
 from __future__ import annotations
 
 from internet_cidrs import open_to_internet
-from resource_reading import dig, items, known, truthy
+from resource_reading import dependencies, dig, items, known, truthy
 
 SG = "aws:ec2/securityGroup:SecurityGroup"
 SG_RULE = "aws:ec2/securityGroupRule:SecurityGroupRule"
@@ -90,17 +90,13 @@ def internet_ingress_only_http_https(args, report_violation):
                              "tcp 80 and tcp 443, each on its own, may be")
 
 
-def _deps(resource, prop: str) -> list:
-    return list((resource.property_dependencies or {}).get(prop) or [])
-
-
 def _load_balancer_groups(resources) -> tuple[set, set]:
     """(URNs, literal ids) of the security groups the stack's load balancers use."""
     urns, ids = set(), set()
     for r in resources:
         if r.resource_type not in LOAD_BALANCERS:
             continue
-        urns |= {d.urn for d in _deps(r, "securityGroups") if d.resource_type == SG}
+        urns |= {d.urn for d in dependencies(r, "securityGroups") if d.resource_type == SG}
         literal = known(lambda r=r: [g for g in items(r.props.get("securityGroups"))], [])
         ids |= {g for g in literal if isinstance(g, str)}
     return urns, ids
@@ -113,7 +109,7 @@ def internet_ingress_only_on_load_balancer(args, report_violation):
             on_lb = r.urn in lb_urns
         elif r.resource_type in (SG_RULE, SG_INGRESS):
             owner = known(lambda r=r: r.props.get("securityGroupId"), None)
-            on_lb = (any(d.urn in lb_urns for d in _deps(r, "securityGroupId"))
+            on_lb = (any(d.urn in lb_urns for d in dependencies(r, "securityGroupId"))
                      or (isinstance(owner, str) and owner in lb_ids))
         else:
             continue
@@ -138,7 +134,7 @@ def ec2_no_public_ip_behind_load_balancer(args, report_violation):
             public = r.props.get("associatePublicIpAddress")
             if public is None:      # the subnet decides
                 public = any(truthy(s.props.get("mapPublicIpOnLaunch"))
-                             for s in _deps(r, "subnetId") if s.resource_type == SUBNET)
+                             for s in dependencies(r, "subnetId") if s.resource_type == SUBNET)
             if truthy(public):
                 why = "gets a public IPv4 address"
         elif r.resource_type == EIP and known(lambda r=r: r.props.get("instance")) is not None:

@@ -62,12 +62,18 @@ POLICIES = [
               "ECS services, task sets and scheduled tasks (EventBridge, Scheduler) do not "
               "assign public IPs", network.ecs_tasks_no_public_ip),
     # --- the load balancer's edge (rules_edge) ---------------------------------------------
-    _resource("alb-http-redirects-to-https", ADVISORY,
+    _resource("alb-http-redirects-to-https", MANDATORY,
               "an HTTP listener (protocol HTTP or unset) has exactly one default action: a "
               "redirect to HTTPS on port 443", edge.alb_http_redirects_to_https),
     _resource("alb-https-tls-policy", MANDATORY,
               "an HTTPS listener has an ACM certificate and a TLS 1.2+ forward-secret policy "
               "(ELBSecurityPolicy-TLS13-1-2/1-3 or FS-1-2 families)", edge.alb_https_tls_policy),
+    _resource("alb-https-hsts", MANDATORY,
+              "an HTTPS listener sends Strict-Transport-Security with a max-age of at least a "
+              "year", edge.alb_https_hsts),
+    _stack("alb-serves-https", MANDATORY,
+           "every internet-facing application load balancer has an HTTPS listener",
+           edge.alb_serves_https),
     _resource("health-check-cheap-and-slow", MANDATORY,
               "target groups probe /healthz or /readyz no more often than every 15 s",
               edge.health_check_cheap_and_slow),

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from app.settings import Settings
 from capacity.shapes import pulumi_defaults
+from edge import tls
 
 PROJECT = "shoplab"
 _APP = Settings()
@@ -41,9 +42,19 @@ DEFAULTS: dict[str, object] = {
     # --- who may reach what ----------------------------------------------------------
     # adminCidrs (SSH, k3s API, NodePort) has no default: it must be the operator's address.
     "webCidrs": ["0.0.0.0/0"],        # the shop is public on 80/443
-    "httpPort": 80,
-    "httpsPort": 443,
+    "httpPort": tls.HTTP_PORT,        # the public edge's ports (edge/tls.py): 80 only redirects
+    "httpsPort": tls.HTTPS_PORT,
     "sshPort": 22,
+    # --- TLS at the edge (certificate.py) ------------------------------------------------
+    # The shop's public name, per operator. Required on stages 2 and 3 (the ALB serves HTTPS
+    # only); on stage 1 it is the url output's host (nginx holds the certificate).
+    "domainName": "",
+    # stages 2-3: an ACM certificate issued or imported for domainName; empty: the stack
+    # requests one with DNS validation
+    "certificateArn": "",
+    # stages 2-3: the Route 53 zone of domainName, where the stack writes the validation record;
+    # empty: the operator adds it (logged during `up`, output certificate_validation_records)
+    "hostedZoneId": "",
     # --- app hosts (stages 1 and 2) --------------------------------------------------
     "rootVolumeGb": 20,
     "dataVolumeGb": 20,               # stage 1: PostgreSQL's own EBS volume (data_volume.py)

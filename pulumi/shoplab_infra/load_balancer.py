@@ -1,6 +1,8 @@
-"""LoadBalancer: an internet-facing ALB, its security group, one target group with the
-health check, and the HTTP listener. Targets register themselves (AppHosts, or the ECS
-service), so the load balancer exists before the tier behind it."""
+"""LoadBalancer: an internet-facing ALB, its security group (80 and 443 from the web), one
+target group with the health check, the HTTPS listener forwarding to it (edge/tls.py's policy
+and HSTS, the certificate of certificate.py) and the HTTP listener, which only redirects to
+HTTPS. Targets register themselves (AppHosts, or the ECS service), so the load balancer exists
+before the tier behind it."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -8,7 +10,9 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from edge import tls
 from shoplab_infra import firewall
+from shoplab_infra.certificate import TlsSpec, listener_certificate
 from shoplab_infra.tagging import tags
 
 
@@ -18,7 +22,9 @@ class LoadBalancerArgs:
     vpc_id: pulumi.Input[str]
     subnet_ids: list
     web_cidrs: list[str]
-    listener_port: int
+    http_port: int
+    https_port: int
+    tls: TlsSpec
     target_port: int
     target_type: str                 # "instance" (stage 2) or "ip" (Fargate)
     health_check_path: str
@@ -38,7 +44,8 @@ class LoadBalancer(pulumi.ComponentResource):
             raise ValueError("healthCheckTimeout must be shorter than healthCheckInterval")
         self.security_group = aws.ec2.SecurityGroup(
             f"{name}-sg", description=f"shoplab {args.stage} load balancer", vpc_id=args.vpc_id,
-            ingress=[firewall.from_cidrs(args.listener_port, args.web_cidrs, "http from the web")],
+            ingress=[firewall.from_cidrs(args.http_port, args.web_cidrs, "http from the web"),
+                     firewall.from_cidrs(args.https_port, args.web_cidrs, "https from the web")],
             egress=firewall.ALL_EGRESS, tags=tags(args.stage, f"{name}-sg"), opts=child)
         self.alb = aws.lb.LoadBalancer(
             f"{name}-alb", load_balancer_type="application", internal=False,
@@ -54,13 +61,25 @@ class LoadBalancer(pulumi.ComponentResource):
                 timeout=args.health_check_timeout, healthy_threshold=args.healthy_threshold,
                 unhealthy_threshold=args.unhealthy_threshold),
             tags=tags(args.stage, f"{name}-tg"), opts=child)
-        self.listener = aws.lb.Listener(
-            f"{name}-http", load_balancer_arn=self.alb.arn, port=args.listener_port,
-            protocol="HTTP",
+        self.certificate = listener_certificate(name, args.tls, args.stage, child)
+        self.https_listener = aws.lb.Listener(
+            f"{name}-https", load_balancer_arn=self.alb.arn, port=args.https_port,
+            protocol="HTTPS", ssl_policy=tls.ALB_SSL_POLICY,
+            certificate_arn=self.certificate.arn,
+            routing_http_response_strict_transport_security_header_value=tls.HSTS,
             default_actions=[aws.lb.ListenerDefaultActionArgs(
                 type="forward", target_group_arn=self.target_group.arn)],
+            tags=tags(args.stage, f"{name}-https"), opts=child)
+        # the redirect keeps host, path and query (the provider's defaults #{host} etc.)
+        self.http_listener = aws.lb.Listener(
+            f"{name}-http", load_balancer_arn=self.alb.arn, port=args.http_port,
+            protocol="HTTP",
+            default_actions=[aws.lb.ListenerDefaultActionArgs(
+                type="redirect", redirect=aws.lb.ListenerDefaultActionRedirectArgs(
+                    protocol="HTTPS", port=str(args.https_port), status_code="HTTP_301"))],
             tags=tags(args.stage, f"{name}-http"), opts=child)
         self.dns_name = self.alb.dns_name
+        self.url = args.tls.url(self.dns_name)
         self.security_group_id = self.security_group.id
         self.target_group_arn = self.target_group.arn
         # "app/<lb>/<id>/targetgroup/<tg>/<id>": the label ALBRequestCountPerTarget scales on

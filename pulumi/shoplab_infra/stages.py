@@ -14,6 +14,7 @@ from k8s.manifests import merge_values
 from shoplab_infra import data_volume, firewall
 from shoplab_infra.app_hosts import AppHosts, AppHostsArgs
 from shoplab_infra.cache import Cache, CacheArgs
+from shoplab_infra.certificate import TlsSpec
 from shoplab_infra.container_service import (ContainerService, ContainerServiceArgs,
                                              ScheduledCommand)
 from shoplab_infra.data_volume import DataVolume, DataVolumeArgs
@@ -97,6 +98,11 @@ def _admin_cidrs(config: pulumi.Config) -> list[str]:
     return cidrs
 
 
+def _tls(k: Knobs) -> TlsSpec:
+    return TlsSpec(domain_name=k.get("domainName"), certificate_arn=k.get("certificateArn"),
+                   hosted_zone_id=k.get("hostedZoneId"))
+
+
 def _network(stage: str, k: Knobs) -> Network:
     return Network("net", NetworkArgs(stage=stage, cidr=k.get("vpcCidr"),
                                       public_subnet_cidrs=k.list("publicSubnetCidrs"),
@@ -131,10 +137,12 @@ def _data_outputs(db: Database, cache: Cache, k: Knobs) -> dict:
             "redis_address": cache.address, "redis_port": cache.port, "redis_url": cache.url}
 
 
-def _load_balancer(stage: str, k: Knobs, network: Network, target_type: str) -> LoadBalancer:
+def _load_balancer(stage: str, k: Knobs, tls: TlsSpec, network: Network,
+                   target_type: str) -> LoadBalancer:
     return LoadBalancer("web", LoadBalancerArgs(
         stage=stage, vpc_id=network.vpc_id, subnet_ids=network.public_subnet_ids,
-        web_cidrs=k.list("webCidrs"), listener_port=k.int("httpPort"),
+        web_cidrs=k.list("webCidrs"), http_port=k.int("httpPort"),
+        https_port=k.int("httpsPort"), tls=tls,
         target_port=k.int("appPort"), target_type=target_type,
         health_check_path=k.get("healthCheckPath"),
         health_check_interval=k.int("healthCheckInterval"),
@@ -144,11 +152,19 @@ def _load_balancer(stage: str, k: Knobs, network: Network, target_type: str) -> 
         deregistration_delay=k.int("deregistrationDelay")))
 
 
+def _edge_outputs(lb: LoadBalancer) -> dict:
+    """The shop's URL, the ALB's name (the target of the domain's CNAME or alias record) and,
+    for a certificate the stack requested, its DNS validation records."""
+    records = lb.certificate.validation_records
+    return {"url": lb.url, "alb_dns_name": lb.dns_name,
+            **({"certificate_validation_records": records} if records is not None else {})}
+
+
 def stage1(k: Knobs, config: pulumi.Config) -> dict:
     """One host in the default VPC running everything (nginx, gunicorn, Postgres, Redis),
     PostgreSQL's data on a volume of its own that outlives the host."""
     host, retention = _host(k, config, "instanceType", "rootVolumeGb"), _retention("stage1", k)
-    web = k.list("webCidrs")
+    tls, web = _tls(k), k.list("webCidrs")
     zone = data_volume.zone(k.get("dataVolumeZone"))
     hosts = AppHosts("app", AppHostsArgs(
         stage="stage1", host=host, count=1, subnet_ids=[None], availability_zone=zone,
@@ -161,7 +177,7 @@ def stage1(k: Knobs, config: pulumi.Config) -> dict:
         size_gb=k.int("dataVolumeGb"), retention=retention))
     return {"host_public_ip": hosts.public_ips[0], "host_private_ip": hosts.private_ips[0],
             "ssh_user": SSH_USER,
-            "url": pulumi.Output.format("http://{0}/", hosts.public_ips[0]),
+            "url": tls.url(hosts.public_ips[0]),
             "data_volume_id": data.volume_id, "data_volume_device": data.os_device}
 
 
@@ -169,8 +185,9 @@ def stage2(k: Knobs, config: pulumi.Config) -> dict:
     """ALB -> two app hosts (gunicorn) -> RDS PostgreSQL and ElastiCache Redis."""
     _budget(k, "appCount")
     host, retention = _host(k, config, "instanceType", "rootVolumeGb"), _retention("stage2", k)
+    tls = _tls(k).require_certificate()
     network = _network("stage2", k)
-    lb = _load_balancer("stage2", k, network, "instance")
+    lb = _load_balancer("stage2", k, tls, network, "instance")
     hosts = AppHosts("app", AppHostsArgs(
         stage="stage2", host=host, count=k.int("appCount"),
         subnet_ids=network.public_subnet_ids, vpc_id=network.vpc_id,
@@ -178,18 +195,17 @@ def stage2(k: Knobs, config: pulumi.Config) -> dict:
         app_port=k.int("appPort"), app_source_group_id=lb.security_group_id,
         target_group_arn=lb.target_group_arn))
     db, cache = _data_tier("stage2", k, retention, network, [hosts.security_group.id])
-    return {"alb_dns_name": lb.dns_name, "url": pulumi.Output.format("http://{0}/", lb.dns_name),
-            "app_public_ips": hosts.public_ips, "app_private_ips": hosts.private_ips,
-            "app_port": k.int("appPort"), "vpc_cidr": k.get("vpcCidr"), "ssh_user": SSH_USER,
-            **_data_outputs(db, cache, k)}
+    return {**_edge_outputs(lb), "app_public_ips": hosts.public_ips,
+            "app_private_ips": hosts.private_ips, "app_port": k.int("appPort"),
+            "vpc_cidr": k.get("vpcCidr"), "ssh_user": SSH_USER, **_data_outputs(db, cache, k)}
 
 
 def stage3(k: Knobs, config: pulumi.Config) -> dict:
     """ALB -> Fargate tasks of the shop's image -> the same data tier as stage 2."""
     _budget(k, "taskMaxCount")
-    retention = _retention("stage3", k)
+    retention, tls = _retention("stage3", k), _tls(k).require_certificate()
     network = _network("stage3", k)
-    lb = _load_balancer("stage3", k, network, "ip")
+    lb = _load_balancer("stage3", k, tls, network, "ip")
     tasks_group = firewall.tier_group("shop-tasks-sg", stage="stage3", vpc_id=network.vpc_id,
                                       port=k.int("appPort"),
                                       source_group_ids=[lb.security_group_id],
@@ -211,12 +227,12 @@ def stage3(k: Knobs, config: pulumi.Config) -> dict:
         environment=environment,
         secrets=app_secrets("stage3", config, db.url, cache.url), retention=retention,
         health_check_path=k.get("healthCheckPath"),
-        depends_on=[lb.listener],
+        depends_on=[lb.https_listener],     # the listener that forwards to the target group
         # the reaper (k8s.app_env): one task of the shop's definition per interval
         scheduled=[ScheduledCommand("reaper", list(REAPER_COMMAND), REAPER_INTERVAL_MINUTES)]))
-    return {"alb_dns_name": lb.dns_name, "url": pulumi.Output.format("http://{0}/", lb.dns_name),
-            "repository_url": service.repository_url, "cluster_name": service.cluster.name,
-            "service_name": service.service.name, **_data_outputs(db, cache, k)}
+    return {**_edge_outputs(lb), "repository_url": service.repository_url,
+            "cluster_name": service.cluster.name, "service_name": service.service.name,
+            **_data_outputs(db, cache, k)}
 
 
 def workload_values(k: Knobs) -> dict:

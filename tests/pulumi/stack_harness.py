@@ -30,6 +30,7 @@ OPERATOR_CONFIG = {
     "shoplab:adminCidrs": ["198.51.100.7/32"],
     "shoplab:sshPublicKey": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAItest operator@shoplab",
     "shoplab:amiId": "ami-0a1b2c3d4e5f60718",      # the image pin (stages with hosts)
+    "shoplab:domainName": "shop.example.com",      # the shop's name (stages 2-3: required)
 }
 OPERATOR_SECRETS = {
     "shoplab:stripeSecretKey": "sk_test_operator",
@@ -89,6 +90,12 @@ class RecordingMocks(pulumi.runtime.Mocks):
             "aws:ecr/repository:Repository": {
                 "repositoryUrl": f"123456789012.dkr.ecr.us-east-1.amazonaws.com/{name}"},
             "aws:ec2/keyPair:KeyPair": {"keyName": name},
+            "aws:acm/certificate:Certificate": {"domainValidationOptions": [{
+                "domainName": args.inputs.get("domainName"),
+                "resourceRecordName": f"_0a1b2c3d.{args.inputs.get('domainName')}.",
+                "resourceRecordType": "CNAME",
+                "resourceRecordValue": "_4e5f6a7b.xlfgrmvvlj.acm-validations.aws."}]},
+            "aws:route53/record:Record": {"fqdn": str(args.inputs.get("name", "")).rstrip(".")},
             "aws:ecs/cluster:Cluster": {"name": name},
             "aws:ecs/service:Service": {"name": name},
             "aws:ecs/taskDefinition:TaskDefinition": {

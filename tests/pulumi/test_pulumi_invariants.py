@@ -15,9 +15,10 @@ INVENTORY = ROOT / "ansible" / "pulumi_inventory.py"
 EXPECTED_OUTPUTS = {
     "stage1": {"host_public_ip", "host_private_ip", "ssh_user", "url", "data_volume_id",
                "data_volume_device"},
-    "stage2": {"alb_dns_name", "url", "app_public_ips", "app_private_ips", "app_port",
-               "vpc_cidr", "ssh_user"},
-    "stage3": {"alb_dns_name", "url", "repository_url", "cluster_name", "service_name"},
+    "stage2": {"alb_dns_name", "url", "certificate_validation_records", "app_public_ips",
+               "app_private_ips", "app_port", "vpc_cidr", "ssh_user"},
+    "stage3": {"alb_dns_name", "url", "certificate_validation_records", "repository_url",
+               "cluster_name", "service_name"},
     "stage4": {"k3s_public_ip", "k3s_private_ip", "ssh_user", "namespace", "node_port", "url"},
 }
 DATA_OUTPUTS = {"db_address", "db_port", "db_max_connections", "db_name", "db_user",

@@ -20,6 +20,7 @@ from pulumi.runtime.proto import analyzer_pb2_grpc
 from pulumi_policy import EnforcementLevel, StackValidationPolicy
 from pulumi_policy.proxy import UNKNOWN_STRING_VALUE
 
+from edge import tls
 from internet_cidrs import open_to_internet
 from mock_records import property_dependencies
 from shoplab_policies import POLICIES
@@ -46,7 +47,6 @@ NOT_MET_YET = {
     "internet-ingress-only-on-load-balancer": {"stage1", "stage4"},   # no load balancer
     "ec2-no-public-ip-behind-load-balancer": {"stage2"},              # no NAT gateway
     "ecs-tasks-no-public-ip": {"stage3"},                             # no NAT gateway
-    "alb-http-redirects-to-https": {"stage2", "stage3"},              # no HTTPS listener yet
     "rds-managed-master-password": {"stage2", "stage3", "stage4"},    # the program sets it
     "cache-auth-required": {"stage2", "stage3", "stage4"},            # no AUTH token yet
     "ecs-read-only-root": {"stage3"},                                 # readonlyRootFilesystem off
@@ -221,6 +221,22 @@ CASES = [
     ("alb-https-tls-policy", LISTENER,
      _listener("HTTPS", FORWARD, sslPolicy="ELBSecurityPolicy-TLS13-1-2-2021-06"),
      _listener("HTTP", REDIRECT)),
+    ("alb-https-tls-policy", LISTENER,      # what the stacks use (edge/tls.py)
+     _listener("HTTPS", FORWARD, sslPolicy="ELBSecurityPolicy-TLS-1-2-Ext-2018-06",
+               certificateArn=CERT),
+     _listener("HTTPS", FORWARD, sslPolicy=tls.ALB_SSL_POLICY, certificateArn=CERT)),
+    ("alb-https-hsts", LISTENER, _listener("HTTPS", FORWARD),
+     _listener("HTTPS", FORWARD,
+               routingHttpResponseStrictTransportSecurityHeaderValue=tls.HSTS)),
+    ("alb-https-hsts", "aws:alb/listener:Listener",
+     _listener("HTTPS", FORWARD,
+               routingHttpResponseStrictTransportSecurityHeaderValue="max-age=300"),
+     _listener("HTTPS", FORWARD, routingHttpResponseStrictTransportSecurityHeaderValue=(
+         "max-age=63072000; includeSubDomains; preload"))),
+    ("alb-https-hsts", LISTENER,
+     _listener("HTTPS", FORWARD,
+               routingHttpResponseStrictTransportSecurityHeaderValue="includeSubDomains"),
+     _listener("HTTP", REDIRECT)),
     ("health-check-cheap-and-slow", "aws:lb/targetGroup:TargetGroup",
      {"healthCheck": {"path": "/healthz", "interval": 5}},
      {"healthCheck": {"path": "/healthz", "interval": 30}}),
@@ -338,8 +354,19 @@ INTERNAL_ALB = R(LB, "web-alb", {"internal": True})
 PUBLIC_SUBNET = R("aws:ec2/subnet:Subnet", "public-1", {"mapPublicIpOnLaunch": True})
 PRIVATE_SUBNET = R("aws:ec2/subnet:Subnet", "public-1", {"mapPublicIpOnLaunch": False})
 
+def _served(*protocols, alb=ALB):
+    """The ALB with one listener per protocol, each depending on it through loadBalancerArn."""
+    return [alb, *(R(LISTENER, f"web-{p.lower()}", _listener(p, FORWARD),
+                     {"loadBalancerArn": [alb]}) for p in protocols)]
+
+
 STACK_CASES = [
     # rule, violating stack, compliant stack
+    ("alb-serves-https", _served("HTTP"), _served("HTTP", "HTTPS")),
+    ("alb-serves-https", [ALB], _served("HTTP", alb=INTERNAL_ALB)),
+    ("alb-serves-https",             # a listener on another load balancer does not count
+     [*_served("HTTPS", alb=INTERNAL_ALB), R(LB, "other-alb", {"internal": False})],
+     [R(LB, "nlb", {"internal": False, "loadBalancerType": "network"})]),
     ("internet-ingress-only-on-load-balancer",
      _edge([_rule(443, SPLIT)]), _edge([_from_group(8000, "web-sg-id")])),
     ("internet-ingress-only-on-load-balancer",
@@ -391,6 +418,12 @@ def test_what_counts_as_the_internet(cidrs, is_open):
 
 
 # --- configuration through --policy-pack-config ----------------------------------------------
+def test_the_stacks_hsts_meets_the_rule():
+    from rules_edge import MIN_HSTS_MAX_AGE, MODERN_TLS
+    assert tls.HSTS_MAX_AGE >= MIN_HSTS_MAX_AGE and tls.HSTS == f"max-age={tls.HSTS_MAX_AGE}"
+    assert MODERN_TLS.match(tls.ALB_SSL_POLICY)
+
+
 def test_lab_teardown_is_policy_config_and_strict_by_default():
     schema = BY_NAME["rds-deletion-protected"].config_schema.properties["labTeardown"]
     assert schema["type"] == "boolean" and schema["default"] is False
@@ -467,8 +500,10 @@ def test_stack_rules_see_the_load_balancers_group(pack, stacks):
     records = property_dependencies(stacks["stage2"].mocks.resources)
     [alb_deps] = [deps for r, deps in records if r.typ == LB]
     assert [d.name for d in alb_deps["securityGroups"]] == ["web-sg"]
-    [listener_deps] = [deps for r, deps in records if r.typ == LISTENER]
-    assert [d.name for d in listener_deps["loadBalancerArn"]] == ["web-alb"]
+    listeners = {r.name: deps for r, deps in records if r.typ == LISTENER}
+    assert {name: [d.name for d in deps["loadBalancerArn"]]
+            for name, deps in listeners.items()} == {"web-http": ["web-alb"],
+                                                     "web-https": ["web-alb"]}
 
 
 def test_readme_documents_every_rule_and_the_advisory_ones():

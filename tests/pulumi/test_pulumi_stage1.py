@@ -40,10 +40,16 @@ def test_web_is_public_and_ssh_only_from_admins(stacks):
     assert ports_open_to(sg, "198.51.100.7/32") == {22}
 
 
-def test_outputs_are_the_elastic_ip(stacks):
+def test_outputs_are_the_elastic_ip_and_the_shops_https_url(stacks):
     out = stacks["stage1"].outputs
     assert out["host_public_ip"] == "203.0.113.99"
-    assert out["url"] == "http://203.0.113.99/"
+    assert out["url"] == f"https://{OPERATOR_CONFIG['shoplab:domainName']}/"
+
+
+def test_without_a_domain_the_url_is_the_elastic_ip():
+    run = run_stack("stage1", drop=("shoplab:domainName",))
+    assert run.outputs["url"] == "https://203.0.113.99/"
+    assert not run.mocks.of_type("aws:acm/certificate:Certificate")
 
 
 def test_instance_type_and_disk_follow_config():

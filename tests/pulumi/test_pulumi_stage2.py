@@ -18,7 +18,8 @@ def test_resource_counts(stacks):
                 "aws:ec2/internetGateway:InternetGateway": 1,
                 "aws:ec2/routeTableAssociation:RouteTableAssociation": 4,
                 "aws:ec2/instance:Instance": 2, "aws:lb/loadBalancer:LoadBalancer": 1,
-                "aws:lb/targetGroup:TargetGroup": 1, "aws:lb/listener:Listener": 1,
+                "aws:lb/targetGroup:TargetGroup": 1, "aws:lb/listener:Listener": 2,
+                "aws:acm/certificate:Certificate": 1,
                 "aws:lb/targetGroupAttachment:TargetGroupAttachment": 2,
                 "aws:rds/instance:Instance": 1, "aws:rds/parameterGroup:ParameterGroup": 1,
                 "aws:elasticache/replicationGroup:ReplicationGroup": 1, SG: 4,
@@ -60,7 +61,7 @@ def test_health_check_on_healthz_every_30_seconds(stacks):
 
 def test_each_tier_only_from_the_tier_in_front(stacks):
     m = stacks["stage2"].mocks
-    assert ports_open_to(_sg(m, "web-sg"), "0.0.0.0/0") == {80}
+    assert ports_open_to(_sg(m, "web-sg"), "0.0.0.0/0") == {80, 443}
     app = _sg(m, "app-sg")
     assert [(r["fromPort"], r.get("securityGroups")) for r in ingress(app)
             if not r.get("cidrBlocks")] == [(8000, ["web-sg-id"])]
