@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """One account tries to take the whole catalogue out of sale: how much can it hold?
 
-    python3 tools/lab/hoard.py http://127.0.0.1:8081 [--rounds 10] [--cancel]
+    SSL_CERT_FILE=.state/lab-ca/ca.crt python3 tools/lab/hoard.py https://127.0.0.1:8441 [--rounds 10] [--cancel]
 
 The attack the review found (one free account, ~52 requests, every unit in unpaid orders):
 fill the cart with as much of every product as the shop lets it, check out, repeat. Prints
