@@ -249,7 +249,8 @@ def stage4(k: Knobs, config: pulumi.Config) -> dict:
     outputs = {"k3s_public_ip": host.public_ip, "k3s_private_ip": host.private_ip,
                "ssh_user": SSH_USER, "namespace": values["namespace"],
                "node_port": values["node_port"],
-               "url": pulumi.Output.format("http://{0}/", host.public_ip),
+               # the gateway answers HTTP only with a redirect to this
+               "url": pulumi.Output.format("https://{0}/", host.public_ip),
                **_data_outputs(db, cache, k)}
     if k.bool("deployWorkload"):
         ShopWorkload("shop", ShopWorkloadArgs(
