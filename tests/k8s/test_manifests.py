@@ -262,6 +262,8 @@ def test_gateway_meets_the_istio_roles_gateway_service_and_tls_secret(kinds):
     where the Gateway's servers do, and the role creates the Secret the Gateway names."""
     ports = {p["port"] for p in istio_role("vars")["istio_gateway_ports"]}
     assert ports == set(servers(kinds)) == {80, 443}
+    assert istio_role("defaults")["istio_tls_secret_name"] == \
+        servers(kinds)[tls.HTTPS_PORT]["tls"]["credentialName"]
 
 
 def test_gateway_hosts_and_secret_follow_the_values():
