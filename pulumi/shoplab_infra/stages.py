@@ -253,9 +253,11 @@ def stage4(k: Knobs, config: pulumi.Config) -> dict:
                "url": pulumi.Output.format("https://{0}/", host.public_ip),
                **_data_outputs(db, cache, k)}
     if k.bool("deployWorkload"):
+        # created after the host and destroyed before it (the kubeconfig does not say so)
         ShopWorkload("shop", ShopWorkloadArgs(
             values=values, kubeconfig=config.require_secret("kubeconfig"),
-            secret_data=app_secrets("stage4", config, db.url, cache.url)))
+            secret_data=app_secrets("stage4", config, db.url, cache.url)),
+            opts=pulumi.ResourceOptions(depends_on=[host]))
     return outputs
 
 
