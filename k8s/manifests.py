@@ -48,6 +48,9 @@ def default_values() -> dict:
         "settings": {"TRUSTED_PROXY_HOPS": 1, "DB_POOL_MAX_SIZE": stage4.pool_max_size},
         "secret_name": "shop-secrets",
         "gateway_hosts": ["*"],
+        # the Gateway's certificate: a kubernetes.io/tls Secret in the ingress gateway's
+        # namespace (istio-system), created by the istio role (istio_tls_secret_name)
+        "tls_secret_name": "shop-tls",
         "ingress_selector": {"istio": "ingressgateway"},
         # recycle keep-alive connections so new pods (HPA scale-up) get a share of the traffic
         "max_requests_per_connection": 1000,

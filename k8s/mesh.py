@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 
+from edge import tls
 from k8s.app_env import app_config
 from k8s.naming import meta, service_host
 
@@ -37,11 +38,27 @@ def _seconds(value: float) -> str:
     return f"{value:g}s"
 
 
+def _istio_tls_version(protocol: str) -> str:
+    """edge.tls's "TLSv1.2" as Istio's ServerTLSSettings enum "TLSV1_2"."""
+    return protocol.upper().replace(".", "_")
+
+
 def gateway(values: dict) -> dict:
+    """HTTPS on 443 with the edge's protocols and ciphers, the certificate from the TLS Secret
+    ``tls_secret_name`` in the ingress gateway's namespace (the istio role creates it); HTTP on
+    80 only answers 301 to the same URL over HTTPS."""
+    hosts = list(values["gateway_hosts"])
     return {"apiVersion": API, "kind": "Gateway", "metadata": meta(values),
-            "spec": {"selector": dict(values["ingress_selector"]),
-                     "servers": [{"port": {"number": 80, "name": "http", "protocol": "HTTP"},
-                                  "hosts": list(values["gateway_hosts"])}]}}
+            "spec": {"selector": dict(values["ingress_selector"]), "servers": [
+                {"port": {"number": tls.HTTP_PORT, "name": "http", "protocol": "HTTP"},
+                 "hosts": hosts, "tls": {"httpsRedirect": True}},
+                {"port": {"number": tls.HTTPS_PORT, "name": "https", "protocol": "HTTPS"},
+                 "hosts": list(hosts),
+                 "tls": {"mode": "SIMPLE", "credentialName": values["tls_secret_name"],
+                         "minProtocolVersion": _istio_tls_version(min(tls.PROTOCOLS)),
+                         "maxProtocolVersion": _istio_tls_version(max(tls.PROTOCOLS)),
+                         # TLS 1.3's suites are not configurable in Envoy (all of them are AEAD)
+                         "cipherSuites": list(tls.CIPHERS_TLS12)}}]}}
 
 
 def virtual_service(values: dict) -> dict:
@@ -54,6 +71,10 @@ def virtual_service(values: dict) -> dict:
                          "route": [{"destination": {"host": service_host(values),
                                                     "port": {"number": values["service_port"]}}}],
                          "timeout": _seconds(timeout),
+                         # HSTS on every answer of this route. It is only reached over HTTPS:
+                         # the HTTP server's httpsRedirect answers every request with the 301
+                         # before routing (Envoy's require_tls), so HSTS never goes out over HTTP
+                         "headers": {"response": {"set": {"Strict-Transport-Security": tls.HSTS}}},
                          # only failures where the pod never saw the request: retrying a POST
                          # /api/orders after a 5xx could place the order twice
                          "retries": {"attempts": 2, "perTryTimeout": _seconds(timeout),

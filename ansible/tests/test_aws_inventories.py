@@ -179,12 +179,10 @@ def test_stage4_vars_from_the_outputs_the_artefacts_and_the_vault(session_tmp, a
     assert debug_vars(inv, "k3s1", env, "k3s_tls_san")["k3s_tls_san"] == ["198.51.100.40", "10.20.0.40"]
     src = debug_vars(inv, "k3s1", env, "k3s_binary_src")["k3s_binary_src"]
     assert src.endswith("/.state/stage4/artifacts/k3s")               # the shared artefacts file
-    secrets = debug_vars(inv, "k3s1", env, "stage4_shop_secrets")["stage4_shop_secrets"]
-    assert secrets["DATABASE_URL"] == (
-        "postgresql://shop:test-db-password@shoplab-stage4-db1a2b3c4.c9akciq32.us-east-1.rds."
-        "amazonaws.com:5432/shop?sslmode=require")
-    assert secrets["REDIS_URL"] == recorded(4)["redis_url"]
-    assert secrets["JWT_SECRET"] == TEST_VAULT["vault_jwt_secret"]
+    # the cluster only: the workload and its Secret are the stack's (ShopWorkload)
+    assert debug_vars(inv, "k3s1", env, "stage4_workload") == {"stage4_workload": False}
+    key = debug_vars(inv, "k3s1", env, "istio_tls_key_src")["istio_tls_key_src"]
+    assert key.endswith("/.state/stage4/tls/shop.key")
     assert debug_vars(inv, "k3s1", env, "k3s_token")["k3s_token"] == TEST_VAULT["vault_k3s_token"]
 
 

@@ -4,7 +4,9 @@ from the cluster's kubeconfig.
 The objects are not described here: ``k8s.manifests.shop_objects`` is the one definition,
 shared with the Ansible istio role (``python -m k8s.render``). This component only turns each
 dict into the matching pulumi-kubernetes resource and adds the Secret, whose data are
-Pulumi secrets."""
+Pulumi secrets. On AWS these objects are this component's alone (the aws-stage4 inventory keeps
+ansible/stage4.yml off them); the cluster under them, the Istio ingress gateway and the TLS
+Secret its Gateway names included, is the Ansible roles'."""
 from __future__ import annotations
 
 import re

@@ -265,12 +265,15 @@ def stage4(k: Knobs, config: pulumi.Config) -> dict:
     outputs = {"k3s_public_ip": host.public_ip, "k3s_private_ip": host.private_ip,
                "ssh_user": SSH_USER, "namespace": values["namespace"],
                "node_port": values["node_port"],
-               "url": pulumi.Output.format("http://{0}/", host.public_ip),
+               # the gateway answers HTTP only with a redirect to this
+               "url": pulumi.Output.format("https://{0}/", host.public_ip),
                **_data_outputs(db, cache, k)}
     if k.bool("deployWorkload"):
+        # created after the host and destroyed before it (the kubeconfig does not say so)
         ShopWorkload("shop", ShopWorkloadArgs(
             values=values, kubeconfig=config.require_secret("kubeconfig"),
-            secret_data=app_secrets("stage4", config, db.url, cache.url)))
+            secret_data=app_secrets("stage4", config, db.url, cache.url)),
+            opts=pulumi.ResourceOptions(depends_on=[host]))
     return outputs
 
 

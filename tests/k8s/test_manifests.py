@@ -16,6 +16,7 @@ import pytest
 import yaml
 
 from app.settings import Settings
+from edge import tls
 from k8s import mesh
 from k8s.app_env import REAPER_COMMAND, REAPER_DEADLINE_SECONDS, REAPER_INTERVAL_MINUTES
 from k8s.manifests import (SECRET_SETTINGS, default_values, merge_values, reaper_schedule,
@@ -117,6 +118,7 @@ def test_istio_objects_are_valid(objects):
      lambda s: s["trafficPolicy"]["connectionPool"]["tcp"].update(maxConnections="many")),
     ("VirtualService", lambda s: s["http"][0].update(retries={"attempts": "two"})),
     ("Gateway", lambda s: s["servers"][0]["port"].update(number="eighty")),
+    ("Gateway", lambda s: s["servers"][1]["tls"].update(minProtocolVersion="TLSV1_9")),
 ])
 def test_istio_validator_rejects_broken_objects(kinds, kind, breakage):
     broken = copy.deepcopy(kinds[kind])
@@ -223,6 +225,53 @@ def test_service_nodeport_and_mesh_routing_meet(kinds):
     assert route == {"host": "shop.shop.svc.cluster.local", "port": {"number": port["port"]}}
     assert kinds["DestinationRule"]["spec"]["host"] == route["host"]
     assert kinds["VirtualService"]["spec"]["gateways"] == [kinds["Gateway"]["metadata"]["name"]]
+
+
+def istio_role(file: str) -> dict:
+    return yaml.safe_load((REPO / "roles/istio" / file / "main.yml").read_text())
+
+
+def servers(kinds) -> dict[int, dict]:
+    return {s["port"]["number"]: s for s in kinds["Gateway"]["spec"]["servers"]}
+
+
+def test_gateway_serves_https_with_the_edge_tls_settings(kinds):
+    https = servers(kinds)[tls.HTTPS_PORT]
+    assert https["port"]["protocol"] == "HTTPS" and https["hosts"] == ["*"]
+    assert https["tls"] == {"mode": "SIMPLE", "credentialName": "shop-tls",
+                            "minProtocolVersion": "TLSV1_2", "maxProtocolVersion": "TLSV1_3",
+                            "cipherSuites": list(tls.CIPHERS_TLS12)}
+    assert tls.PROTOCOLS == ("TLSv1.2", "TLSv1.3")    # what the two enum values above say
+
+
+def test_gateway_http_only_redirects_to_https(kinds):
+    http = servers(kinds)[tls.HTTP_PORT]
+    assert http["port"]["protocol"] == "HTTP"
+    assert http["tls"] == {"httpsRedirect": True}     # Istio answers 301 to the https:// URL
+    assert set(servers(kinds)) == {tls.HTTP_PORT, tls.HTTPS_PORT}
+
+
+def test_hsts_on_every_route_of_the_virtual_service(kinds):
+    # the HTTP server redirects before routing, so these answers all go out over HTTPS
+    for route in kinds["VirtualService"]["spec"]["http"]:
+        assert route["headers"] == {"response": {"set": {"Strict-Transport-Security": tls.HSTS}}}
+
+
+def test_gateway_meets_the_istio_roles_gateway_service_and_tls_secret(kinds):
+    """The ports and the Secret live in the istio role (Ansible): the gateway Service listens
+    where the Gateway's servers do, and the role creates the Secret the Gateway names."""
+    ports = {p["port"] for p in istio_role("vars")["istio_gateway_ports"]}
+    assert ports == set(servers(kinds)) == {80, 443}
+    assert istio_role("defaults")["istio_tls_secret_name"] == \
+        servers(kinds)[tls.HTTPS_PORT]["tls"]["credentialName"]
+
+
+def test_gateway_hosts_and_secret_follow_the_values():
+    gateway = by_kind(shop_objects(merge_values({"gateway_hosts": ["shop.example.org"],
+                                                 "tls_secret_name": "shop-example-tls"})))
+    assert [s["hosts"] for s in gateway["Gateway"]["spec"]["servers"]] == \
+        [["shop.example.org"]] * 2
+    assert servers(gateway)[443]["tls"]["credentialName"] == "shop-example-tls"
 
 
 def test_autoscaling_and_disruption_budget(kinds):

@@ -5,6 +5,7 @@ import pulumi
 import pytest
 
 from stack_harness import OPERATOR_SECRETS, run_stack
+from edge import tls
 from k8s.app_env import SECRET_SETTINGS
 from k8s.manifests import shop_objects
 from mock_records import is_secret, ports_open_to
@@ -47,7 +48,7 @@ def test_host_counts_and_size(stacks):
 def test_api_and_node_port_only_from_admins(stacks):
     [sg] = [r for r in stacks["stage4"].mocks.of_type("aws:ec2/securityGroup:SecurityGroup")
             if r.name == "k3s-sg"]
-    assert ports_open_to(sg, "0.0.0.0/0") == {80, 443}
+    assert ports_open_to(sg, "0.0.0.0/0") == {tls.HTTP_PORT, tls.HTTPS_PORT} == {80, 443}
     assert ports_open_to(sg, "198.51.100.7/32") == {22, 6443, 30080}
 
 
@@ -81,6 +82,26 @@ def test_namespace_has_sidecar_injection_and_istio_objects_are_custom_resources(
     for kind in ("Gateway", "VirtualService", "DestinationRule"):
         assert by_kind[kind].typ == f"kubernetes:networking.istio.io/v1:{kind}"
     assert by_kind["CronJob"].typ == "kubernetes:batch/v1:CronJob"
+
+
+def test_gateway_serves_tls_on_the_ports_the_group_opens(stacks):
+    """The Gateway the stack creates: HTTPS with the edge's TLS settings and the istio role's
+    Secret, HTTP only redirecting, HSTS on the routed answers."""
+    by_kind = {r.inputs["kind"]: r for r in _k8s(stacks["stage4"]) if r.typ != PROVIDER}
+    servers = {s["port"]["number"]: s for s in _whole(by_kind["Gateway"].inputs["spec"])["servers"]}
+    assert set(servers) == {tls.HTTP_PORT, tls.HTTPS_PORT}
+    assert servers[tls.HTTP_PORT]["tls"] == {"httpsRedirect": True}
+    https = servers[tls.HTTPS_PORT]["tls"]
+    assert (https["mode"], https["credentialName"], https["minProtocolVersion"]) == \
+        ("SIMPLE", "shop-tls", "TLSV1_2")
+    assert https["cipherSuites"] == list(tls.CIPHERS_TLS12)
+    [route] = by_kind["VirtualService"].inputs["spec"]["http"]
+    assert route["headers"]["response"]["set"] == {"Strict-Transport-Security": tls.HSTS}
+
+
+def test_url_is_https():
+    run = run_stack("stage4")
+    assert run.outputs["url"].startswith("https://")
 
 
 def test_secret_data_is_secret_and_complete(stacks):

@@ -1,5 +1,6 @@
 """State of the stage-4 host after ansible/stage4.yml (nothing started or applied), and the
 same play under --check."""
+import base64
 import json
 import os
 import pathlib
@@ -21,7 +22,7 @@ def test_istioctl_of_the_version_is_linked(host):
         assert host.file(f"/opt/istio/istio-1.27.1/samples/addons/{addon}.yaml").exists
 
 
-def test_istio_operator_minimal_with_nodeport_gateway(host):
+def test_istio_operator_minimal_with_gateway_on_80_and_443(host):
     f = host.file(str(CONF / "istio-operator.yaml"))
     assert f.content_string.startswith("# Ansible managed")
     op = yaml.safe_load(f.content_string)
@@ -31,8 +32,10 @@ def test_istio_operator_minimal_with_nodeport_gateway(host):
     gateway = op["spec"]["components"]["ingressGateways"][0]
     assert gateway["enabled"] is True
     service = gateway["k8s"]["service"]
-    assert service["type"] == "NodePort"
-    assert {p["name"]: p["nodePort"] for p in service["ports"]} == {"http2": 30081, "https": 30443}
+    # k3s' servicelb binds the Service's ports on the node; no fixed node port is asked for
+    assert service["type"] == "LoadBalancer"
+    assert service["ports"] == [{"name": "http2", "port": 80, "targetPort": 8080},
+                                {"name": "https", "port": 443, "targetPort": 8443}]
     # the client's address survives to the gateway, which trusts no X-Forwarded-For before it
     assert service["externalTrafficPolicy"] == "Local"
     proxy_config = gateway["k8s"]["podAnnotations"]["proxy.istio.io/config"]
@@ -78,6 +81,25 @@ def test_secret_is_root_only_and_complete(host):
     assert secret["kind"] == "Secret"
     assert set(secret["stringData"]) == {"DATABASE_URL", "REDIS_URL", "JWT_SECRET",
                                          "STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET"}
+
+
+def test_tls_secret_is_root_only_and_holds_the_controllers_files(host):
+    f = host.file(str(CONF / "tls-secret.yaml"))
+    assert f.mode == 0o600 and f.user == "root"
+    secret = yaml.safe_load(host.check_output(f"cat {CONF}/tls-secret.yaml"))
+    assert (secret["kind"], secret["type"]) == ("Secret", "kubernetes.io/tls")
+    # the gateway's own namespace: credentialName is looked up there
+    assert secret["metadata"] == {"name": "shop-tls", "namespace": "istio-system"}
+    standins = pathlib.Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / "standins"
+    for key, name in (("tls.crt", "gateway.crt"), ("tls.key", "gateway.key")):
+        assert base64.b64decode(secret["data"][key]) == (standins / name).read_bytes()
+
+
+def test_shop_gateway_names_the_tls_secret(host):
+    docs = list(yaml.safe_load_all(host.file(str(CONF / "shop.yaml")).content_string))
+    [gateway] = [d for d in docs if d["kind"] == "Gateway"]
+    https = [s for s in gateway["spec"]["servers"] if s["port"]["number"] == 443]
+    assert [s["tls"]["credentialName"] for s in https] == ["shop-tls"]
 
 
 def test_k3s_installed_but_not_started(host):
