@@ -41,6 +41,7 @@ import json
 import math
 import random
 import resource
+import ssl
 import sys
 import time
 from dataclasses import asdict, dataclass
@@ -239,7 +240,10 @@ async def run_sweep(target: str, rates: list[float], measure_s: float, warmup_s:
     rng = random.Random(seed)
     target = target.rstrip("/")
     addresses = [client_address(rng) for _ in range(settings.clients)]
-    connector = aiohttp.TCPConnector(limit=settings.connections, limit_per_host=0)
+    # a context made now reads SSL_CERT_FILE (the lab CA: edge.lab.trust_ca); aiohttp's own
+    # default one is made when aiohttp is imported
+    connector = aiohttp.TCPConnector(limit=settings.connections, limit_per_host=0,
+                                     ssl=ssl.create_default_context())
     timeout = aiohttp.ClientTimeout(total=settings.timeout_s)
     records: list[dict] = []
     remaining = None

@@ -13,6 +13,7 @@ from contextlib import contextmanager
 import pytest
 from aiohttp import web
 
+from edge import lab
 from loadtest import openloop, reference
 from loadtest.clients import CLIENT_NET
 
@@ -20,14 +21,15 @@ OK = json.dumps({"success": True, "data": {}})
 
 
 @contextmanager
-def serve(handler):
-    """An aiohttp server answering every GET with ``handler``: yields its base URL."""
+def serve(handler, ssl_context=None):
+    """An aiohttp server answering every GET with ``handler`` (over HTTPS with
+    ``ssl_context``): yields its base URL."""
     loop = asyncio.new_event_loop()
     app = web.Application()
     app.router.add_get("/{tail:.*}", handler)
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
     loop.run_until_complete(runner.setup())
-    loop.run_until_complete(web.TCPSite(runner, "127.0.0.1", 0).start())
+    loop.run_until_complete(web.TCPSite(runner, "127.0.0.1", 0, ssl_context=ssl_context).start())
     host, port = runner.addresses[0][:2]
     thread = threading.Thread(target=loop.run_forever, daemon=True)
     thread.start()
@@ -40,7 +42,7 @@ def serve(handler):
         await asyncio.gather(*left, return_exceptions=True)
 
     try:
-        yield f"http://{host}:{port}"
+        yield f"{'https' if ssl_context else 'http'}://{host}:{port}"
     finally:
         asyncio.run_coroutine_threadsafe(stop(), loop).result(10)
         loop.call_soon_threadsafe(loop.stop)
@@ -206,3 +208,14 @@ def test_the_sweep_stops_one_step_after_the_slo_is_passed(tmp_path):
     recs = [json.loads(line) for line in out.read_text().splitlines()]
     assert [r["rate"] for r in recs] == [20, 40]
     assert all(r["slo_break"] and r["errors"]["http"] == r["requests"] for r in recs)
+
+
+def test_over_https_the_generator_trusts_the_lab_ca_only(lab_ca, monkeypatch):
+    ca, server_context = lab_ca
+    with serve(ok, server_context) as url:
+        lab.trust_ca(ca)                  # what a capacity round does after the deploy
+        trusted = one_step(url, 50, measure_s=0.5, clients=5)
+        monkeypatch.delenv("SSL_CERT_FILE")
+        untrusted = one_step(url, 50, measure_s=0.5, clients=5)
+    assert trusted["ok"] == trusted["requests"] > 0 and trusted["failures"] == 0
+    assert untrusted["ok"] == 0 and untrusted["failures"] == untrusted["requests"] > 0

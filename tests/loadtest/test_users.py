@@ -165,3 +165,49 @@ def test_buyable_keeps_load_test_products_with_stock_to_spare():
     assert buyable(products) == [51, 53]
     assert parse_qs(urlsplit(LISTING_PATH).query) == {"category": [LOADTEST_CATEGORY],
                                                       "per_page": ["20"]}
+
+
+# A locust user's session (loadtest.users.ShopClient's TLS settings) fetching one URL: prints
+# the status (0: no answer) and the class of the failure locust recorded, if any.
+TLS_PROBE = """
+import sys
+from locust.contrib.fasthttp import FastHttpSession
+from locust.event import EventHook
+from loadtest.users import ShopClient
+requests = EventHook()
+failures = []
+requests.add_listener(lambda exception=None, **_: exception and failures.append(exception))
+s = FastHttpSession(sys.argv[1], requests, None, insecure=ShopClient.insecure,
+                    ssl_context_factory=ShopClient.ssl_context_factory)
+print(s.get("/api/health").status_code, *(type(e).__name__ for e in failures))
+"""
+
+
+def test_users_verify_the_shops_certificate_against_the_lab_ca(lab_ca):
+    ca, server_context = lab_ca
+
+    class Health(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 (http.server's naming)
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *a):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Health)
+    server.socket = server_context.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"https://127.0.0.1:{server.server_address[1]}"
+    env = {"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"}
+    try:
+        trusted, untrusted = (subprocess.run(
+            [sys.executable, "-c", TLS_PROBE, url], capture_output=True, text=True, timeout=60,
+            cwd=ROOT, env=e) for e in ({**env, "SSL_CERT_FILE": str(ca)}, env))
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert trusted.returncode == 0, trusted.stderr[-2000:]
+    assert trusted.stdout.split() == ["200"]
+    status, error = untrusted.stdout.split()
+    assert status == "0" and "SSL" in error, untrusted.stdout   # the system's CAs: refused
