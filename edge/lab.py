@@ -4,7 +4,7 @@ its clients trust (ansible/lab-ca.yml creates it).
 Stage N publishes nginx's HTTP (a redirect to HTTPS, as on AWS) on 127.0.0.1:8080+N, HTTPS on
 127.0.0.1:8440+N, and its Prometheus on 127.0.0.1:9090+N.
 
-    python -m edge.lab 2   ->  "8082 8442 9092"  (tools/lab/up.sh)
+    python -m edge.lab 2   ->  "8082 8442 9092 https://127.0.0.1:8442"  (tools/lab/up.sh)
 """
 from __future__ import annotations
 
@@ -43,4 +43,4 @@ def url(stage) -> str:
 
 if __name__ == "__main__":
     p = ports(sys.argv[1])
-    print(p["http"], p["https"], p["prometheus"])
+    print(p["http"], p["https"], p["prometheus"], url(sys.argv[1]))

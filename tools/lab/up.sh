@@ -16,8 +16,7 @@ INVENTORY=${LAB_INVENTORY:-ansible/inventories/lab-stage$STAGE}
 PLAYBOOK=ansible/stage$STAGE.yml; [ -f "$PLAYBOOK" ] || PLAYBOOK=ansible/site.yml
 IMAGE=${IMAGE:-localhost/shoplab-debian-systemd:bookworm}
 NET=shoplab-s$STAGE
-read -r PORT HTTPS_PORT PROM_PORT < <(python3 -m edge.lab "$STAGE")   # PROM_PORT: loadtest/capacity.py
-URL=https://127.0.0.1:$HTTPS_PORT
+read -r PORT HTTPS_PORT PROM_PORT URL < <(python3 -m edge.lab "$STAGE")   # PROM_PORT: loadtest/capacity.py
 LABEL=shoplab.lab=stage$STAGE
 SEED_PRODUCTS=${SEED_PRODUCTS:-50}
 # the load test's own catalogue: its shopper journey buys these, never the reference's products
