@@ -101,9 +101,10 @@ def forwarded_client():
     the load generator does through the lab's published port: (client, request id)."""
     client = f"198.18.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250 + 1}"
     rid = f"xff-{uuid.uuid4().hex[:12]}"
+    subprocess.run(["podman", "cp", str(LAB_CA), "mol-s2-app2:/tmp/ca.crt"], check=True)
     podman_host("mol-s2-app2").check_output(
-        f"curl -sf -o /dev/null -m 10 -H 'X-Forwarded-For: {client}' -H 'X-Request-ID: {rid}' "
-        "'http://mol-s2-lb1/api/products?per_page=1'")
+        f"curl -sf --cacert /tmp/ca.crt -o /dev/null -m 10 -H 'X-Forwarded-For: {client}' "
+        f"-H 'X-Request-ID: {rid}' 'https://mol-s2-lb1/api/products?per_page=1'")
     return client, rid
 
 
