@@ -4,22 +4,35 @@ its clients trust (ansible/lab-ca.yml creates it).
 Stage N publishes nginx's HTTP (a redirect to HTTPS, as on AWS) on 127.0.0.1:8080+N, HTTPS on
 127.0.0.1:8440+N, and its Prometheus on 127.0.0.1:9090+N.
 
-    python -m edge.lab 2   ->  "8082 8442 9092 https://127.0.0.1:8442"  (tools/lab/up.sh)
+    python -m edge.lab 2   ->  "8082 8442 9092 https://127.0.0.1:8442 <CA_FILE>"  (tools/lab/up.sh)
 """
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 from pathlib import Path
 
+ROOT = Path(__file__).resolve().parents[1]
 # ansible/lab-ca.yml's default lab_ca_dir
-CA_DIR = Path(__file__).resolve().parents[1] / ".state" / "lab-ca"
+CA_DIR = ROOT / ".state" / "lab-ca"
 CA_FILE = CA_DIR / "ca.crt"
 
 
-def ca_files(_=None) -> dict[str, str]:
-    """The lab CA's certificate and the edge's certificate and key (absolute paths)."""
-    return {"ca": str(CA_FILE), "cert": str(CA_DIR / "shop.crt"), "key": str(CA_DIR / "shop.key")}
+def ca_files(ca_dir: str | os.PathLike | None = None) -> dict[str, str]:
+    """What ansible/lab-ca.yml writes in ``ca_dir`` (default the lab's, CA_DIR): the CA's
+    certificate and the edge's certificate and key (absolute paths)."""
+    d = Path(ca_dir) if ca_dir else CA_DIR
+    return {"ca": str(d / "ca.crt"), "cert": str(d / "shop.crt"), "key": str(d / "shop.key")}
+
+
+def make_ca(ca_dir: str | os.PathLike) -> dict[str, str]:
+    """A lab CA of its own in ``ca_dir`` (a test's, a devstack's), made by ansible/lab-ca.yml
+    with the ansible-playbook beside this Python; its ca_files()."""
+    subprocess.run([str(Path(sys.executable).parent / "ansible-playbook"),
+                    str(ROOT / "ansible" / "lab-ca.yml"), "-e", f"lab_ca_dir={ca_dir}"],
+                   check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
+    return ca_files(ca_dir)
 
 
 def trust_ca(cafile: str | os.PathLike = CA_FILE) -> None:
@@ -43,4 +56,4 @@ def url(stage) -> str:
 
 if __name__ == "__main__":
     p = ports(sys.argv[1])
-    print(p["http"], p["https"], p["prometheus"], url(sys.argv[1]))
+    print(p["http"], p["https"], p["prometheus"], url(sys.argv[1]), CA_FILE)

@@ -32,6 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # run as a script: the app's settings module is imported below
     sys.path.insert(0, str(ROOT))
 from capacity.shapes import shape  # noqa: E402
+from edge import lab  # noqa: E402
 
 STAGE1 = shape("1")
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
@@ -186,13 +187,13 @@ class Stack:
         return f"http://127.0.0.1:{self.ports['nginx']}"
 
     @property
-    def ca_file(self) -> Path | None:
-        return self.state / "ca" / "ca.crt" if self.tls else None
+    def tls_files(self) -> dict[str, str]:
+        """This stack's lab CA and edge certificate and key (edge.lab.ca_files)."""
+        return lab.ca_files(self.state / "ca")
 
-    def make_certificate(self) -> None:
-        subprocess.run([str(Path(sys.executable).parent / "ansible-playbook"),
-                        str(ROOT / "ansible" / "lab-ca.yml"), "-e", f"lab_ca_dir={self.state / 'ca'}"],
-                       check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
+    @property
+    def ca_file(self) -> str | None:
+        return self.tls_files["ca"] if self.tls else None
 
     def env(self, via: str = "pgbouncer", **extra) -> dict[str, str]:
         """The app's environment (see app/settings.py) for this stack."""
@@ -377,7 +378,7 @@ ignore_startup_parameters = extra_float_digits,options
             "--port", str(self.ports["fakestripe"]),
             "--webhook-url", f"{self.shop_url}/api/webhook/stripe"],
             env={**os.environ, "PYTHONPATH": str(ROOT),
-                 **({"SSL_CERT_FILE": str(self.ca_file)} if self.tls else {}),
+                 **({"SSL_CERT_FILE": self.ca_file} if self.tls else {}),
                  "STRIPE_SECRET_KEY": self.stripe_secret_key,
                  "STRIPE_WEBHOOK_SECRET": self.secrets["webhook_secret"]}, cwd=ROOT)
         wait_for_port(self.ports["fakestripe"], proc=proc)
@@ -425,8 +426,8 @@ ignore_startup_parameters = extra_float_digits,options
             # clients on loopback (the tests, the load generator) stand for the proxy in front
             # of the shop: their X-Forwarded-For names the client, as behind a CDN or an ALB
             "nginx_real_ip_from": ["127.0.0.1"],
-            **({"nginx_tls_certificate_src": str(self.state / "ca" / "shop.crt"),
-                "nginx_tls_key_src": str(self.state / "ca" / "shop.key"),
+            **({"nginx_tls_certificate_src": self.tls_files["cert"],
+                "nginx_tls_key_src": self.tls_files["key"],
                 "nginx_tls_dir": str(self.state / "ca"),
                 "nginx_tls_listen_port": self.ports["https"],
                 "nginx_tls_redirect_port": self.ports["https"]} if self.tls else {}),
@@ -473,7 +474,7 @@ http {{
         self.state.chmod(0o755)  # postgres must be able to reach its data dir below
         try:
             if self.tls:
-                self.make_certificate()
+                lab.make_ca(self.state / "ca")
             self.start_postgres()
             self.start_pgbouncer()
             self.start_redis()
@@ -487,7 +488,7 @@ http {{
             raise
 
     def wait_ready(self, timeout: float = 30.0) -> None:
-        wait_ready(self.shop_url, timeout, cafile=self.ca_file and str(self.ca_file))
+        wait_ready(self.shop_url, timeout, cafile=self.ca_file)
 
     def down(self) -> None:
         for name in reversed(SERVICES):

@@ -67,7 +67,7 @@ def shop_url(stack):
     (requests) verify its certificate against the stack's CA (SHOP_URL: REQUESTS_CA_BUNDLE)."""
     if stack is None:
         return os.environ["SHOP_URL"].rstrip("/")
-    os.environ["REQUESTS_CA_BUNDLE"] = str(stack.ca_file)
+    os.environ["REQUESTS_CA_BUNDLE"] = stack.ca_file
     return stack.shop_url
 
 
@@ -100,7 +100,7 @@ def real_looking_publishable_key(stack):
 def shop_cert(stack) -> Path | None:
     """The certificate the shop serves over HTTPS (None: a plain-HTTP SHOP_URL)."""
     if stack:
-        return stack.state / "ca" / "shop.crt"
+        return Path(stack.tls_files["cert"])
     return Path(os.environ["SHOP_CERT"]) if os.environ.get("SHOP_CERT") else None
 
 

@@ -1,22 +1,16 @@
 """Fixtures shared by the load-test tests."""
 import ssl
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from edge import lab
 
 
 @pytest.fixture(scope="session")
 def lab_ca(tmp_path_factory):
-    """(CA file, server SSLContext with the edge's certificate) from ansible/lab-ca.yml, the
-    playbook make lab runs, in a directory of the test's own."""
-    d = tmp_path_factory.mktemp("lab-ca")
-    subprocess.run([str(Path(sys.executable).parent / "ansible-playbook"),
-                    str(ROOT / "ansible" / "lab-ca.yml"), "-e", f"lab_ca_dir={d}"],
-                   check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
+    """(CA file, server SSLContext with the edge's certificate) of a lab CA of the test's own
+    (ansible/lab-ca.yml, the playbook make lab runs)."""
+    files = lab.make_ca(tmp_path_factory.mktemp("lab-ca"))
     server = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    server.load_cert_chain(d / "shop.crt", d / "shop.key")
-    return d / "ca.crt", server
+    server.load_cert_chain(files["cert"], files["key"])
+    return files["ca"], server

@@ -16,7 +16,7 @@ INVENTORY=${LAB_INVENTORY:-ansible/inventories/lab-stage$STAGE}
 PLAYBOOK=ansible/stage$STAGE.yml; [ -f "$PLAYBOOK" ] || PLAYBOOK=ansible/site.yml
 IMAGE=${IMAGE:-localhost/shoplab-debian-systemd:bookworm}
 NET=shoplab-s$STAGE
-read -r PORT HTTPS_PORT PROM_PORT URL < <(python3 -m edge.lab "$STAGE")   # PROM_PORT: loadtest/capacity.py
+read -r PORT HTTPS_PORT PROM_PORT URL CA < <(python3 -m edge.lab "$STAGE")   # PROM_PORT: loadtest/capacity.py
 LABEL=shoplab.lab=stage$STAGE
 SEED_PRODUCTS=${SEED_PRODUCTS:-50}
 # the load test's own catalogue: its shopper journey buys these, never the reference's products
@@ -41,8 +41,7 @@ cpu_quota() {   # <container> lift|restore
 }
 
 t0=$(date +%s)
-ansible-playbook ansible/lab-ca.yml >/dev/null   # idempotent: kept while valid
-CA=$(python3 -c 'from edge import lab; print(lab.CA_FILE)')
+ansible-playbook ansible/lab-ca.yml >/dev/null   # $CA and the edge's certificate; kept while valid
 podman network exists "$NET" || podman network create --label "$LABEL" "$NET" >/dev/null
 mkdir -p "$STATE"
 # <name> <container> <groups> <size label> <podman flags...> per host, and the same sizes plus
