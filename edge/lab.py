@@ -29,9 +29,12 @@ def ca_files(ca_dir: str | os.PathLike | None = None) -> dict[str, str]:
 def make_ca(ca_dir: str | os.PathLike) -> dict[str, str]:
     """A lab CA of its own in ``ca_dir`` (a test's, a devstack's), made by ansible/lab-ca.yml
     with the ansible-playbook beside this Python; its ca_files()."""
-    subprocess.run([str(Path(sys.executable).parent / "ansible-playbook"),
-                    str(ROOT / "ansible" / "lab-ca.yml"), "-e", f"lab_ca_dir={ca_dir}"],
-                   check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
+    run = subprocess.run([str(Path(sys.executable).parent / "ansible-playbook"),
+                          str(ROOT / "ansible" / "lab-ca.yml"), "-e", f"lab_ca_dir={ca_dir}"],
+                         cwd=ROOT, capture_output=True, text=True)
+    if run.returncode:   # ansible-playbook says why on stdout (4: a module it cannot resolve)
+        raise RuntimeError(f"ansible/lab-ca.yml failed ({run.returncode}; needs `make collections`):\n"
+                           f"{run.stdout[-3000:]}{run.stderr[-2000:]}")
     return ca_files(ca_dir)
 
 

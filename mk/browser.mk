@@ -1,5 +1,6 @@
 # The storefront (app/static/) tested end to end in Debian's headless Chromium against the
-# real stack of `make run` (started and stopped by the test when it is not already up).
+# real stack of `make run` (started and stopped by the test when it is not already up), served
+# over HTTPS with a CA of its own (ansible/lab-ca.yml: community.crypto, hence `collections`).
 BROWSER_OUT := .state/browser
 BROWSER_NODE_DIR := tests/browser
 
@@ -11,7 +12,7 @@ $(BROWSER_NODE_DIR)/node_modules/.package-lock.json: $(BROWSER_NODE_DIR)/package
 	@cd $(BROWSER_NODE_DIR) && npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
-test-browser: $(BROWSER_NODE_DIR)/node_modules/.package-lock.json ## storefront end-to-end test in headless Chromium (screenshots in .state/browser/)
+test-browser: collections $(BROWSER_NODE_DIR)/node_modules/.package-lock.json ## storefront end-to-end test in headless Chromium (screenshots in .state/browser/)
 	@command -v chromium >/dev/null && command -v chromedriver >/dev/null \
 	  || { echo "chromium and chromium-driver are missing: run make deps" >&2; exit 1; }
 	$(PY) -m pytest -p no:cacheprovider -q -s tests/browser

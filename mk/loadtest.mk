@@ -66,7 +66,7 @@ report: ## regenerate loadtest/results/README.md and capacity.json from the comm
 pool-advisor: ## safe DB_POOL_MAX_SIZE and pgbouncer settings (POOL_ARGS="--max-connections 100 --hosts 1 --workers 2")
 	$(PY) -m loadtest.pool_advisor $(POOL_ARGS)
 
-test-loadtest: ## unit tests of the load-test logic (no load is generated)
+test-loadtest: collections ## unit tests of the load-test logic (no load is generated; the lab CA is made by ansible/lab-ca.yml)
 	pytest -q -p no:cacheprovider tests/loadtest tests/capacity
 
 TEST_TARGETS += test-loadtest
