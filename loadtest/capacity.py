@@ -144,16 +144,23 @@ def classify(step: dict, hosts: dict[str, dict], tiers: dict[str, str], pool: di
     return "unknown", f"p95 {step['p95_ms']:.0f} ms with no host at its limits: {show(hosts)}"
 
 
-def prometheus(stage: str, step: str = promql.DEFAULT_STEP) -> promql.Prometheus | None:
+def prometheus(stage: str, step: str = promql.DEFAULT_STEP,
+               wait_s: float = 30) -> tuple[promql.Prometheus | None, list[str]]:
     """The lab's Prometheus (tools/lab/up.sh publishes it on 127.0.0.1:909N) scraping every
-    ``step``, if it answers."""
+    ``step``, if it answers, and the targets it still fails to scrape after up to ``wait_s``
+    (a fresh deploy's first scrapes): a round with any is not one "with Prometheus"."""
     prom = promql.Prometheus(f"http://127.0.0.1:{lab.ports(stage)['prometheus']}", timeout=5,
                              step=step)
+    deadline = time.monotonic() + wait_s
     try:
-        prom.value("vector(1)")
+        while (down := promql.targets_down(prom)) and time.monotonic() < deadline:
+            time.sleep(2)
     except promql.PrometheusError:
-        return None
-    return prom
+        return None, []
+    if down:
+        print(f"=== Prometheus cannot scrape: {', '.join(down)} (its step figures lack them)",
+              flush=True)
+    return prom, down
 
 
 def prom_figures(prom: promql.Prometheus | None, start: float, end: float) -> dict:
@@ -318,8 +325,9 @@ def measure(record: dict, rdir: Path, stage: str, name: str, target: str, arm: s
     record["machine"]["speed"] = machine.speed()    # after the snapshot: not counted as other CPU
     record["busy"] = machine.busy(record["machine"])
     containers = cgroups.lab_containers(f"shoplab.lab=stage{stage}")
-    prom = prometheus(stage, record["sizes"].get("monitoring_scrape_interval", promql.DEFAULT_STEP))
-    record["prometheus"] = prom is not None
+    prom, record["prometheus_down"] = prometheus(
+        stage, record["sizes"].get("monitoring_scrape_interval", promql.DEFAULT_STEP))
+    record["prometheus"] = prom is not None and not record["prometheus_down"]
     sampler = cgroups.CgroupSampler(rdir / "cgroup.jsonl", containers)
     sampler.start()
     checks, stop, counts = health_checks(arm, stage), threading.Event(), {"ok": 0, "failed": 0}

@@ -97,6 +97,16 @@ def machine_speed(r: dict) -> float | None:
     return round(statistics.mean(speed.values()) / 1e6, 2) if speed else None
 
 
+def scraped_the_hosts(record: dict) -> bool:
+    """Whether a round's Prometheus scraped the stage's hosts, not just answered: none of its
+    targets down when the round began (``prometheus_down``, recorded since 2026-12-02 22:00 UTC), and
+    PostgreSQL's figures present in some step (a round recorded before that check, whose
+    Prometheus scraped no host but itself, has none)."""
+    return (bool(record.get("prometheus")) and not record.get("prometheus_down")
+            and any(((s.get("prom") or {}).get("postgres") or {}).get("max_connections") is not None
+                    for s in record.get("closed_loop", [])))
+
+
 def arm_summary(group: list[dict]) -> dict:
     users = _spread([r["capacity_users_at_slo"] for r in group])
     rps = _spread([r["capacity_rps_at_slo"] for r in group])
@@ -124,7 +134,7 @@ def arm_summary(group: list[dict]) -> dict:
         # rounds measured before the round paused the hosts' timers (reaper, apt): their
         # breaks can be a background pass's (loadtest/results/capacity/superseded/README.md)
         "rounds_with_timers_running": sum(1 for r in group if "paused_timers" not in r),
-        "rounds_with_prometheus": sum(1 for r in group if r.get("prometheus")),
+        "rounds_with_prometheus": sum(1 for r in group if scraped_the_hosts(r)),
         "cpu_limit_cores": group[0].get("cpu_limit_cores"),
         "monthly_cost_usd": cost,
         "lab_cores_per_vcpu": scale,

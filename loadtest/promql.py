@@ -5,6 +5,7 @@ a load step is a time window [start, end] (Unix seconds), and each function belo
 figures of one tier over that window as plain floats (None where Prometheus had no data):
 
     prom = Prometheus("http://127.0.0.1:9090")
+    targets_down(prom)                  # ["node shop1", ...]: what it failed to scrape
     cpu_cores(prom, start, end)         # {host: CPU cores busy}, node exporter
     pgbouncer_waits(prom, start, end)   # clients waiting for a server connection, longest wait
     postgres_connections(prom, start, end)
@@ -127,6 +128,13 @@ def _values(prom: Prometheus, queries: dict[str, str], start: float, end: float,
             step: str, **fmt) -> dict[str, float | None]:
     w = window(start, end)
     return {key: prom.value(q.format(w=w, s=step, **fmt), at=end) for key, q in queries.items()}
+
+
+def targets_down(prom: Prometheus) -> list[str]:
+    """The scrape targets whose last scrape failed, as "job host" (sorted): Prometheus answers
+    queries while it scrapes nothing of a host (a stale address), so a round asks this first."""
+    return sorted(f"{r['metric'].get('job', '?')} {r['metric'].get('host', r['metric'].get('instance', '?'))}"
+                  for r in prom.query("up == 0"))
 
 
 # --- the figures of a load step ---------------------------------------------------------------

@@ -100,7 +100,7 @@ def test_the_load_balancer_memory_and_errors_are_named():
 
 def test_without_prometheus_a_round_records_no_database_figures():
     assert capacity.prom_figures(None, 0, 10) == {}
-    assert capacity.prometheus("9") is None     # nothing listens on 127.0.0.1:9099
+    assert capacity.prometheus("9") == (None, [])   # nothing listens on 127.0.0.1:9099
 
 
 def step(users, p95, err=0.0, valid=True):
@@ -276,3 +276,16 @@ def test_a_round_pauses_every_active_timer_of_the_lab_and_resumes_the_same(monke
     capacity.resume_timers(paused)
     assert ran == [["podman", "exec", "shoplab-s3-db1", "systemctl", "start", "shop-reaper.timer",
                     "apt-daily.timer"], ["podman", "start", "shoplab-s3-reaper"]]
+
+
+def test_a_round_counts_as_measured_with_prometheus_only_if_it_scraped_the_hosts():
+    pg = {"postgres": {"max_connections": 100.0}}
+    answered_only = {"cpu_cores": {"mon1": 0.09}, "postgres": {"max_connections": None}}
+    assert capacity_report.scraped_the_hosts(
+        {"prometheus": True, "prometheus_down": [], "closed_loop": [{"prom": {}}, {"prom": pg}]})
+    # Prometheus answered but scraped nothing of shop1 (a stale address): its figures are empty
+    assert not capacity_report.scraped_the_hosts(
+        {"prometheus": True, "closed_loop": [{"prom": answered_only}]})
+    assert not capacity_report.scraped_the_hosts(
+        {"prometheus": True, "prometheus_down": ["node shop1"], "closed_loop": [{"prom": pg}]})
+    assert not capacity_report.scraped_the_hosts({"prometheus": False, "closed_loop": [{"prom": pg}]})

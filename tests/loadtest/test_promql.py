@@ -137,7 +137,12 @@ def scraped(tmp_path_factory):
     static_configs:
       - targets: ["{target}"]
         labels: {{host: shop1, groups: "app,db,lb,redis"}}
-""" for job in JOBS)
+""" for job in JOBS) + f"""
+  - job_name: gone
+    static_configs:
+      - targets: ["127.0.0.1:{_free_port()}"]
+        labels: {{host: gone1}}
+"""   # a host nothing answers for (a stale address)
     (tmp / "prometheus.yml").write_text(
         f"global:\n  scrape_interval: {SCRAPE_MS}ms\n  scrape_timeout: {SCRAPE_MS}ms\nscrape_configs:{jobs}")
     port = _free_port()
@@ -178,7 +183,7 @@ def approx(x, rel=0.05):
 
 def test_client_instant_and_range_queries(scraped):
     prom, start, end = scraped
-    up = prom.query("up", at=end)
+    up = prom.query('up{job!="gone"}', at=end)
     assert {r["metric"]["job"] for r in up} == set(JOBS) and all(r["value"] == 1.0 for r in up)
     assert prom.query("1 + 1") == [{"metric": {}, "value": 2.0}]
     series = prom.query_range('nginx_connections_active{job="nginx"}', start, end, "1s")
@@ -188,6 +193,11 @@ def test_client_instant_and_range_queries(scraped):
     assert prom.value("absent_metric_name") is None
     with pytest.raises(promql.PrometheusError, match="parse"):
         prom.query("sum(")
+
+
+def test_targets_down_names_what_was_not_scraped(scraped):
+    prom, _, _ = scraped
+    assert promql.targets_down(prom) == ["gone gone1"]
 
 
 def test_window():
