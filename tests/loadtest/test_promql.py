@@ -277,3 +277,20 @@ def test_unreachable_prometheus_is_an_error():
     prom = promql.Prometheus(f"http://127.0.0.1:{_free_port()}", timeout=1)
     with pytest.raises(promql.PrometheusError):
         prom.query("up")
+
+
+def test_the_lab_smoke_test_names_a_target_prometheus_cannot_scrape(scraped, monkeypatch):
+    """tools/lab/smoke.py (standard library only: it runs inside the hosts too) refuses a lab
+    whose Prometheus answers but scrapes nothing of a host, and names the host and its address."""
+    import importlib.util
+    from pathlib import Path
+    spec = importlib.util.spec_from_file_location(
+        "smoke", Path(__file__).parents[2] / "tools" / "lab" / "smoke.py")
+    smoke = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(smoke)
+    monkeypatch.setattr(smoke, "PROMETHEUS_WAIT_S", 1)
+    prom, _, _ = scraped
+    with pytest.raises(AssertionError) as err:
+        smoke.check_prometheus(prom.base_url)
+    assert str(err.value).startswith("Prometheus cannot scrape: gone gone1 (http://127.0.0.1:")
+    assert "shop1" not in str(err.value)   # only the target that is down

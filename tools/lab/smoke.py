@@ -3,12 +3,15 @@
 molecule scenario's purchase check. Standard library only, so it also runs inside the hosts.
 
     python3 tools/lab/smoke.py https://127.0.0.1:8442 --cafile .state/lab-ca/ca.crt \
-        [--redirect-from http://127.0.0.1:8082] [--min-products 50] [--spread 20]
+        [--redirect-from http://127.0.0.1:8082] [--min-products 50] [--spread 20] \
+        [--prometheus http://127.0.0.1:9092]
 
 Steps: the plain-HTTP redirect (--redirect-from: a 301 to the same path on base_url, no HSTS),
 storefront page (HSTS on an https base_url), /readyz, product list, register, add to cart, order,
 payment intent, test-mode confirmation, then the order turns "paid" once the (fake) Stripe
-webhook arrives. --cafile: the only CA trusted for an https base_url.
+webhook arrives. --cafile: the only CA trusted for an https base_url. --prometheus: the lab's
+Prometheus must scrape every target it is configured with (within PROMETHEUS_WAIT_S): it answers
+queries while it scrapes nothing of a host, so the capacity figures would be silently empty.
 Prints one JSON summary line; exit status 1 on the first failed step.
 """
 from __future__ import annotations
@@ -23,6 +26,7 @@ import urllib.request
 import uuid
 
 PAID_WAIT_S = 30  # the webhook is asynchronous: how long the order may take to turn paid
+PROMETHEUS_WAIT_S = 60  # a fresh deploy's first scrapes (the scrape interval is seconds)
 
 
 class NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -65,6 +69,24 @@ def check_redirect(plain: str, base: str, cafile: str | None) -> None:
     shop.call("GET", path, expect=(301,))
     assert shop.headers.get("Location") == base.rstrip("/") + path, shop.headers.get("Location")
     assert "Strict-Transport-Security" not in shop.headers, "HSTS over plain HTTP"
+
+
+def check_prometheus(url: str) -> list[str]:
+    """Every active scrape target of the Prometheus at ``url`` is up; returns them as "job host"."""
+    deadline, down = time.monotonic() + PROMETHEUS_WAIT_S, None
+    while True:
+        with urllib.request.urlopen(url.rstrip("/") + "/api/v1/targets?state=active", timeout=5) as r:
+            targets = json.load(r)["data"]["activeTargets"]
+        names = {t["scrapePool"] + " " + t["labels"].get("host", t["labels"].get("instance", "?")): t
+                 for t in targets}
+        down = sorted(n for n, t in names.items() if t["health"] != "up")
+        if (targets and not down) or time.monotonic() > deadline:
+            break
+        time.sleep(2)
+    assert targets, f"Prometheus at {url} has no scrape targets"
+    assert not down, "Prometheus cannot scrape: " + "; ".join(
+        f"{n} ({names[n]['scrapeUrl']}: {names[n]['lastError'] or names[n]['health']})" for n in down)
+    return sorted(names)
 
 
 def buy(base: str, min_products: int, spread: int, cafile: str | None = None) -> dict:
@@ -120,11 +142,15 @@ def main(argv=None) -> int:
     p.add_argument("--spread", type=int, default=0, help="extra product-list requests")
     p.add_argument("--cafile", help="the CA to trust for an https base_url (default: the system's)")
     p.add_argument("--redirect-from", help="the shop's plain-HTTP URL: must redirect to base_url")
+    p.add_argument("--prometheus", help="the lab's Prometheus: must scrape every target")
     args = p.parse_args(argv)
     try:
         if args.redirect_from:
             check_redirect(args.redirect_from, args.base_url, args.cafile)
-        print(json.dumps(buy(args.base_url, args.min_products, args.spread, args.cafile)))
+        summary = buy(args.base_url, args.min_products, args.spread, args.cafile)
+        if args.prometheus:
+            summary["prometheus_targets_up"] = len(check_prometheus(args.prometheus))
+        print(json.dumps(summary))
     except (AssertionError, OSError, KeyError, StopIteration, ValueError) as exc:
         print(json.dumps({"ok": False, "base": args.base_url, "error": str(exc)}))
         return 1

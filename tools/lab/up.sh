@@ -94,7 +94,10 @@ t1=$(date +%s)
 echo "=== stage $STAGE: ${#HOSTS[@]} host(s) up in $((t1 - t0))s (profile $LAB_PROFILE, credits $LAB_CREDITS); running $PLAYBOOK (arm $LAB_ARM)"
 # LAB_SKIP_TAGS: an arm that must get past a check on purpose (capacity/arms.py DEPLOY_SKIP_TAGS)
 skip=(); [ -z "${LAB_SKIP_TAGS:-}" ] || { skip=(--skip-tags "$LAB_SKIP_TAGS"); echo "=== skipping: $LAB_SKIP_TAGS"; }
-ansible-playbook "$PLAYBOOK" -i "$INVENTORY" -e "@$STATE/sizes.json" -e "@$STATE/arm.json" "${skip[@]}"
+# --flush-cache: the fact cache (ansible.cfg) would give a recreated container its predecessor's
+# facts (default_ipv4: the address its exporters bind to and Prometheus scrapes)
+ansible-playbook "$PLAYBOOK" -i "$INVENTORY" -e "@$STATE/sizes.json" -e "@$STATE/arm.json" \
+  --flush-cache "${skip[@]}"
 t2=$(date +%s)
 # the load-test report quotes the deploy time (mk/loadtest.mk reads this file)
 echo "$((t2 - t1))" > "$STATE/deploy-seconds"
@@ -117,9 +120,11 @@ podman exec "$app_ctr" bash -c "set -a; . /etc/shoplab/shop.env; set +a;
     --loadtest-products $SEED_LOADTEST_PRODUCTS"
 fi
 
-echo "=== smoke test through nginx at $URL (and its redirect from http://127.0.0.1:$PORT)"
+echo "=== smoke test through nginx at $URL (and its redirect from http://127.0.0.1:$PORT; Prometheus)"
+prom=(); printf '%s\n' "${HOSTS[@]}" | awk '$3 ~ /(^|,)monitoring(,|$)/ {m = 1} END {exit !m}' &&
+  prom=(--prometheus "http://127.0.0.1:$PROM_PORT")
 python3 tools/lab/smoke.py "$URL" --cafile "$CA" --redirect-from "http://127.0.0.1:$PORT" \
-  --min-products "$SEED_PRODUCTS" --spread 20
+  --min-products "$SEED_PRODUCTS" --spread 20 "${prom[@]}"
 cat <<MSG
 === lab stage $STAGE ready: $URL (clients trust $CA)
     deploy ($PLAYBOOK): $((t2 - t1))s, total with containers, seed and smoke test: $(( $(date +%s) - t0 ))s

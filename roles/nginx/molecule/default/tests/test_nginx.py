@@ -171,6 +171,18 @@ def test_metrics_restricted(host):
     assert host.check_output(f"{CURL} -s -o /dev/null -w '%{{http_code}}' {SHOP}/metrics") == "200"
 
 
+def test_metrics_listener_serves_only_the_apps_metrics(host):
+    # converge.yml's nginx_metrics_listen: plain HTTP on the container's own address only
+    ip = host.check_output("hostname -I").split()[0]
+    code = "curl -s -o /dev/null -w '%{http_code}' "
+    # a scraper from an allowed network (loopback as the source address): /metrics, nothing else
+    assert host.check_output(f"{code} --interface 127.0.0.1 http://{ip}:9180/metrics") == "200"
+    assert host.check_output(f"{code} --interface 127.0.0.1 http://{ip}:9180/api/health") == "404"
+    # from the container's own address, not in nginx_metrics_allow
+    assert host.check_output(f"{code} http://{ip}:9180/metrics") == "403"
+    assert host.run("curl -s http://127.0.0.1:9180/metrics").rc == 7   # nothing on loopback
+
+
 def test_plain_http_only_redirects_to_https(host):
     # the same host, path and query on the HTTPS port clients reach; a POST too (never served)
     for method, path in (("GET", "/api/products?page=2"), ("POST", "/api/orders"), ("GET", "/")):
