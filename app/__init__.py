@@ -29,7 +29,8 @@ def create_app(settings: Settings, *, pool=None, redis=None, stripe=None) -> Sho
     # imported here, not at the top: `import app.settings` (sql.migrate, the Ansible role's
     # checks) stays free of Falcon, Stripe and the rest
     from app import (accesslog, accounts, auth, cart, errors, headers, health, media, metrics,
-                     openapi, orders, payment_provider, payments, products, ratelimit)
+                     openapi, orders, payment_provider, payments, products, ratelimit,
+                     storefront)
     from app.catalogue_cache import CatalogueCache
     from app.db import Database
     from app.fields import ROUTE_ID as ID
@@ -93,6 +94,8 @@ def create_app(settings: Settings, *, pool=None, redis=None, stripe=None) -> Sho
     app.add_route("/api/webhook/stripe", payments.Webhook(settings, payment_store, lifecycle,
                                                           catalogue))
 
-    # unknown paths (under /api or not) get the JSON 404: Falcon's not-found goes through
-    # errors.py like every other error
+    # unknown paths get the JSON 404 (Falcon's not-found goes through errors.py like every
+    # other error); with the storefront served here, unknown paths outside /api/ are its own
+    if settings.serve_storefront:
+        storefront.install(app)
     return app

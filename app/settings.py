@@ -111,6 +111,9 @@ class Settings:
                                     "seconds a worker reuses a listing page or product detail; "
                                     "the shop's own stock changes empty it at once (0 = off)")
     max_body_bytes: int = _env("MAX_BODY_BYTES", 65536, int, "largest accepted request body")
+    serve_storefront: bool = _env("SERVE_STOREFRONT", False, _bool,
+                                  "serve the storefront (app/static/) at / too: where no nginx "
+                                  "stands in front of the app (stages 3 and 4)")
     metrics_dir: str = _env("PROMETHEUS_MULTIPROC_DIR", "",
                             help="empty: each worker serves its own /metrics; a directory: "
                                  "prometheus_client multiprocess mode, one view of all workers "

@@ -21,6 +21,11 @@ SECRET_SETTINGS = ("DATABASE_URL", "REDIS_URL", "JWT_SECRET",
 # the stage-4 CronJob and the stage-3 lab's stand-in; hosts (stages 1-2) have the shop_app
 # role's timer, whose default interval (shop_app_reaper_interval) a test holds equal to this.
 REAPER_COMMAND = ("python", "-m", "app.reaper")
+# The migrations (sql/migrate.py): applies what is pending under a transaction-scoped advisory
+# lock, so copies started at once apply each file once; exit 0 when the schema is current. Run
+# before the shop serves: the stage-3 task's first container (Pulumi), the stage-3 lab's
+# one-off container, the hosts' shop_app role (one app host per run).
+MIGRATE_COMMAND = ("python", "-m", "sql.migrate")
 REAPER_INTERVAL_MINUTES = 1
 # a pass that takes longer is stopped (CronJob activeDeadlineSeconds, the lab's `timeout`)
 REAPER_DEADLINE_SECONDS = 300

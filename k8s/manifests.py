@@ -14,8 +14,8 @@ import copy
 
 from capacity.shapes import shape
 from k8s import mesh
-from k8s.app_env import (REAPER_COMMAND, REAPER_DEADLINE_SECONDS, REAPER_INTERVAL_MINUTES,
-                         SECRET_SETTINGS, app_config)
+from k8s.app_env import (MIGRATE_COMMAND, REAPER_COMMAND, REAPER_DEADLINE_SECONDS,
+                         REAPER_INTERVAL_MINUTES, SECRET_SETTINGS, app_config)
 from k8s.naming import labels as _labels, meta as _meta, selector as _selector
 
 def default_values() -> dict:
@@ -45,7 +45,9 @@ def default_values() -> dict:
         # appends the client's address to X-Forwarded-For: the Istio ingress gateway, i.e. the
         # istio role's istio_ingress_num_trusted_proxies (0) + 1 (roles/README.md, "Client
         # address"). The shop Service's own NodePort, for admins only, bypasses it.
-        "settings": {"TRUSTED_PROXY_HOPS": 1, "DB_POOL_MAX_SIZE": stage4.pool_max_size},
+        # The gateway sends every path to the pods: the app serves the storefront too.
+        "settings": {"TRUSTED_PROXY_HOPS": 1, "DB_POOL_MAX_SIZE": stage4.pool_max_size,
+                     "SERVE_STOREFRONT": True},
         "secret_name": "shop-secrets",
         "gateway_hosts": ["*"],
         # the Gateway's certificate: a kubernetes.io/tls Secret in the ingress gateway's
@@ -152,6 +154,24 @@ def _container(values: dict) -> dict:
     }
 
 
+def _migrate_container(values: dict) -> dict:
+    """The migrations (k8s.app_env.MIGRATE_COMMAND) as the pod's init container: a pod of a new
+    version serves only after they exited 0; pods started together apply each file once (the
+    migrator's advisory lock), and it is a no-op when the schema is current. Istio 1.27 injects
+    its proxy as a native sidecar on Kubernetes >= 1.29 (the k3s role's v1.33): the proxy is
+    an init container started before this one, so the migrations have the pod's network."""
+    return {
+        "name": "migrate",
+        "image": values["image"],
+        "imagePullPolicy": values["image_pull_policy"],
+        "command": list(MIGRATE_COMMAND),
+        **_env_sources(values),
+        "resources": copy.deepcopy(values["reaper_resources"]),   # one short Python process
+        "securityContext": _container_security(),
+        "volumeMounts": [dict(_TMP_MOUNT)],
+    }
+
+
 def deployment(values: dict) -> dict:
     return {
         "apiVersion": "apps/v1", "kind": "Deployment",
@@ -173,6 +193,7 @@ def deployment(values: dict) -> dict:
                         "maxSkew": 1, "topologyKey": "kubernetes.io/hostname",
                         "whenUnsatisfiable": "ScheduleAnyway",
                         "labelSelector": {"matchLabels": _selector(values)}}],
+                    "initContainers": [_migrate_container(values)],
                     "containers": [_container(values)],
                     "volumes": [copy.deepcopy(_TMP_VOLUME)],
                 },

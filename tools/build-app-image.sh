@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Builds the shop's container image (Containerfile) offline from the local Debian base image:
 # localhost/shoplab/shop:<version> plus :latest. The version is `git describe` when a tag
-# names the commit, else the app version from pyproject.toml (what Pulumi's imageTag and
-# k8s/manifests.py expect), so re-running on the same tree is a cache hit: podman reuses every
+# names the commit, else the app version from pyproject.toml (the tag pushed to stage 3's ECR,
+# pulumi/README.md "Stage 3: the image"; what k8s/manifests.py expects), so re-running on the same tree is a cache hit: podman reuses every
 # layer and the tag does not move. Prints the image reference on its last line.
 #   IMAGE_REPO=... VERSION=... tools/build-app-image.sh
 set -euo pipefail

@@ -3,20 +3,40 @@
 ECR repository, cluster, log group, one Secrets Manager secret holding the app's secret
 settings, the execution role allowed to read it, the task definition, the service and its
 autoscaling on CPU and on ALB requests per task; and the app's periodic commands (the reaper)
-as EventBridge schedules that run the same task definition with another command."""
+as EventBridge schedules that run the same task definition with another command.
+
+The repository comes first: until an image is pushed to it and its digest given
+(``image_digest``), the component holds the repository only, so the first ``pulumi up`` never
+creates a service whose tasks cannot pull. Every task runs the migrations before the shop:
+a non-essential ``migrate`` container of the same image (k8s.app_env.MIGRATE_COMMAND, under the
+migrator's advisory lock, a no-op when the schema is current), on whose success the shop's
+container starts (``dependsOn`` SUCCESS); a task whose migrations fail never serves."""
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_aws as aws
 
+from k8s.app_env import MIGRATE_COMMAND
 from shoplab_infra.retention import Retention
 from shoplab_infra.tagging import tags
 
 _EXECUTION_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"
-_CONTAINER = "shop"     # the task definition's one container
+_CONTAINER = "shop"         # the task definition's serving container
+_MIGRATE = "migrate"        # ...and the one that runs before it
+_DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
+
+
+def image_reference(repository_url: pulumi.Input[str], digest: str) -> pulumi.Output[str]:
+    """``<repository>@sha256:<hex>``: a task runs exactly the image that was pushed."""
+    if not _DIGEST.fullmatch(digest):
+        raise ValueError(f"imageDigest {digest!r}: expected sha256:<64 hex digits>, as "
+                         "`podman push --digestfile` writes it (pulumi/README.md, \"Stage 3: "
+                         "the image and the migrations\")")
+    return pulumi.Output.format("{0}@{1}", repository_url, digest)
 
 
 def rate_expression(minutes: int) -> str:
@@ -50,7 +70,7 @@ class ContainerServiceArgs:
     max_count: int
     cpu_target: int
     requests_per_target: int
-    image_tag: str
+    image_digest: str                            # "" = no image pushed yet: repository only
     log_retention_days: int
     environment: dict[str, str]                  # plain settings, by env name
     secrets: dict[str, pulumi.Input[str]]        # secret settings, by env name
@@ -79,6 +99,12 @@ class ContainerService(pulumi.ComponentResource):
             image_scanning_configuration=aws.ecr.RepositoryImageScanningConfigurationArgs(
                 scan_on_push=True),
             **args.retention.repository(), tags=t("repo"), opts=args.retention.keep(child))
+        self.repository_url = self.repository.repository_url
+        self.service = self.cluster = None
+        if not args.image_digest:
+            self.register_outputs({"repository_url": self.repository_url})
+            return
+        image = image_reference(self.repository_url, args.image_digest)
         self.cluster = aws.ecs.Cluster(
             f"{name}-cluster",
             settings=[aws.ecs.ClusterSettingArgs(name="containerInsights", value="enabled")],
@@ -111,28 +137,37 @@ class ContainerService(pulumi.ComponentResource):
         # the shop never calls AWS APIs: its task role has no policy at all
         task_role = aws.iam.Role(f"{name}-task", assume_role_policy=assume, tags=t("task"),
                                  opts=child)
+        region = aws.get_region_output(opts=pulumi.InvokeOptions(parent=self)).region
+
+        def settings_and_logs(stream_prefix: str) -> dict:
+            """What both containers get: the image, the app's settings, the user, the logs."""
+            return {
+                "image": image,
+                "environment": [{"name": k, "value": v}
+                                for k, v in sorted(args.environment.items())],
+                "secrets": [{"name": k, "valueFrom": pulumi.Output.format("{0}:{1}::",
+                                                                          self.secret.arn, k)}
+                            for k in sorted(args.secrets)],
+                "readonlyRootFilesystem": False,
+                "user": "10001",
+                "logConfiguration": {"logDriver": "awslogs", "options": {
+                    "awslogs-group": log_group.name, "awslogs-region": region,
+                    "awslogs-stream-prefix": stream_prefix}},
+            }
+        migrate = {"name": _MIGRATE, "essential": False, "command": list(MIGRATE_COMMAND),
+                   **settings_and_logs(_MIGRATE)}
         container = {
             "name": _CONTAINER,
-            "image": pulumi.Output.format("{0}:{1}", self.repository.repository_url,
-                                          args.image_tag),
             "essential": True,
+            "dependsOn": [{"containerName": _MIGRATE, "condition": "SUCCESS"}],
             "portMappings": [{"containerPort": args.container_port, "protocol": "tcp"}],
-            "environment": [{"name": k, "value": v} for k, v in sorted(args.environment.items())],
-            "secrets": [{"name": k, "valueFrom": pulumi.Output.format("{0}:{1}::",
-                                                                      self.secret.arn, k)}
-                        for k in sorted(args.secrets)],
-            "readonlyRootFilesystem": False,
-            "user": "10001",
+            **settings_and_logs("shop"),
             # ECS ignores the image's HEALTHCHECK; python is in the image, curl may not be
             "healthCheck": {"command": ["CMD", "python3", "-c",
                                         "import urllib.request; urllib.request.urlopen("
                                         f"'http://127.0.0.1:{args.container_port}"
                                         f"{args.health_check_path}', timeout=2)"],
                             "interval": 30, "timeout": 5, "retries": 3, "startPeriod": 20},
-            "logConfiguration": {"logDriver": "awslogs", "options": {
-                "awslogs-group": log_group.name, "awslogs-region": aws.get_region_output(
-                    opts=pulumi.InvokeOptions(parent=self)).region,
-                "awslogs-stream-prefix": "shop"}},
         }
         self.task_definition = aws.ecs.TaskDefinition(
             f"{name}-task", family=f"shoplab-{args.stage}-{name}",
@@ -141,7 +176,7 @@ class ContainerService(pulumi.ComponentResource):
             execution_role_arn=execution_role.arn, task_role_arn=task_role.arn,
             runtime_platform=aws.ecs.TaskDefinitionRuntimePlatformArgs(
                 operating_system_family="LINUX", cpu_architecture="X86_64"),
-            container_definitions=pulumi.Output.json_dumps([container]),
+            container_definitions=pulumi.Output.json_dumps([migrate, container]),
             tags=t("task"), opts=child)
         self.service = aws.ecs.Service(
             f"{name}-service", cluster=self.cluster.arn, task_definition=self.task_definition.arn,
@@ -157,6 +192,9 @@ class ContainerService(pulumi.ComponentResource):
             deployment_minimum_healthy_percent=100, deployment_maximum_percent=200,
             deployment_circuit_breaker=aws.ecs.ServiceDeploymentCircuitBreakerArgs(
                 enable=True, rollback=True),
+            # `up` succeeds only once the new tasks are running and healthy behind the ALB (or
+            # fails when the circuit breaker rolls them back)
+            wait_for_steady_state=True,
             propagate_tags="SERVICE", tags=t("service"),
             # autoscaling owns the running count after creation
             opts=pulumi.ResourceOptions(parent=self, depends_on=args.depends_on,
@@ -185,7 +223,6 @@ class ContainerService(pulumi.ComponentResource):
                 opts=child)
         if args.scheduled:
             self._schedule(name, args, execution_role, task_role, t)
-        self.repository_url = self.repository.repository_url
         self.register_outputs({"repository_url": self.repository_url,
                                "cluster_name": self.cluster.name,
                                "service_name": self.service.name})
@@ -198,7 +235,8 @@ class ContainerService(pulumi.ComponentResource):
         subnets without a NAT gateway are the only way to ECR, Secrets Manager and Stripe, and
         the group is the one the database and Redis admit. A run-task is in no service, so the
         container's HTTP health check (nothing listens) only marks it unhealthy; ECS does not
-        stop a standalone task for that."""
+        stop a standalone task for that. Its ``migrate`` container runs first, as in every task
+        of the definition: a no-op once the service's tasks have migrated."""
         child = pulumi.ResourceOptions(parent=self)
         assume = json.dumps({"Version": "2012-10-17", "Statement": [{
             "Effect": "Allow", "Action": "sts:AssumeRole",

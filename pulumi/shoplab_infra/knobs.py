@@ -88,7 +88,10 @@ DEFAULTS: dict[str, object] = {
     # --- containers (stage 3) --------------------------------------------------------
     "scaleCpuTarget": 60,             # percent
     "scaleRequestsPerTarget": 1000,   # ALB requests per task per minute
-    "imageTag": "0.1.0",
+    # The shop's image in the stack's ECR repository, by digest ("sha256:…", what
+    # `podman push --digestfile` writes; pulumi/README.md, "Stage 3"). "" = none pushed yet:
+    # the stack creates the repository and not the service.
+    "imageDigest": "",
     "logRetentionDays": 14,
     "stripePublishableKey": "pk_test_shoplab",
     "stripeApiBase": "",
@@ -107,6 +110,8 @@ DEFAULTS: dict[str, object] = {
 RETIRED = {
     "dbDeletionProtection": "shoplab:labTeardown (retention.py) decides RDS deletion "
                             "protection, final snapshots and backups",
+    "imageTag": "shoplab:imageDigest names the pushed image (its sha256 digest), so a task runs "
+                "exactly what was pushed",
 }
 
 

@@ -1,10 +1,12 @@
 """LoadBalancer: an internet-facing ALB, its security group (80 and 443 from the web), one
 target group with the health check, the HTTPS listener forwarding to it (edge/tls.py's policy
 and HSTS, the certificate of certificate.py) and the HTTP listener, which only redirects to
-HTTPS. Targets register themselves (AppHosts, or the ECS service), so the load balancer exists
-before the tier behind it."""
+HTTPS; /metrics is answered by the ALB itself (404), never forwarded. Targets register
+themselves (AppHosts, or the ECS service), so the load balancer exists before the tier behind
+it."""
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 import pulumi
@@ -14,6 +16,12 @@ from edge import tls
 from shoplab_infra import firewall
 from shoplab_infra.certificate import TlsSpec, listener_certificate
 from shoplab_infra.tagging import tags
+
+# Paths of the targets that are never served to the internet (ALB path patterns, case-sensitive)
+INTERNAL_PATHS = ("/metrics", "/metrics/*")
+NOT_FOUND_BODY = json.dumps({"success": False,
+                             "error": {"code": "NOT_FOUND", "message": "Not found"}},
+                            separators=(",", ":"))
 
 
 @dataclass
@@ -70,6 +78,18 @@ class LoadBalancer(pulumi.ComponentResource):
             default_actions=[aws.lb.ListenerDefaultActionArgs(
                 type="forward", target_group_arn=self.target_group.arn)],
             tags=tags(args.stage, f"{name}-https"), opts=child)
+        # the app's /metrics is for a Prometheus inside the VPC: the ALB answers it itself,
+        # before any target sees it, in the app's error envelope (app/errors.py)
+        self.metrics_rule = aws.lb.ListenerRule(
+            f"{name}-no-public-metrics", listener_arn=self.https_listener.arn, priority=1,
+            conditions=[aws.lb.ListenerRuleConditionArgs(
+                path_pattern=aws.lb.ListenerRuleConditionPathPatternArgs(
+                    values=list(INTERNAL_PATHS)))],
+            actions=[aws.lb.ListenerRuleActionArgs(
+                type="fixed-response", fixed_response=aws.lb.ListenerRuleActionFixedResponseArgs(
+                    content_type="application/json", status_code="404",
+                    message_body=NOT_FOUND_BODY))],
+            tags=tags(args.stage, f"{name}-no-public-metrics"), opts=child)
         # the redirect keeps host, path and query (the provider's defaults #{host} etc.)
         self.http_listener = aws.lb.Listener(
             f"{name}-http", load_balancer_arn=self.alb.arn, port=args.http_port,

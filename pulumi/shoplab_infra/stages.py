@@ -211,8 +211,9 @@ def stage3(k: Knobs, config: pulumi.Config) -> dict:
                                       source_group_ids=[lb.security_group_id],
                                       description="shop tasks")
     db, cache = _data_tier("stage3", k, retention, network, [tasks_group.id])
+    # the ALB sends every path to the tasks: the app serves the storefront too
     environment = app_config({"settings": {"TRUSTED_PROXY_HOPS": STAGE3_PROXY_HOPS,
-                                           **app_settings(k)}})
+                                           "SERVE_STOREFRONT": True, **app_settings(k)}})
     environment["GUNICORN_CMD_ARGS"] = (f"--bind 0.0.0.0:{k.int('appPort')} "
                                         f"--workers {k.int('gunicornWorkers')} "
                                         f"--threads {k.int('gunicornThreads')}")
@@ -223,15 +224,20 @@ def stage3(k: Knobs, config: pulumi.Config) -> dict:
         cpu=k.int("taskCpu"), memory=k.int("taskMemory"), desired_count=k.int("taskCount"),
         min_count=k.int("taskMinCount"), max_count=k.int("taskMaxCount"),
         cpu_target=k.int("scaleCpuTarget"), requests_per_target=k.int("scaleRequestsPerTarget"),
-        image_tag=k.get("imageTag"), log_retention_days=k.int("logRetentionDays"),
+        image_digest=k.get("imageDigest"), log_retention_days=k.int("logRetentionDays"),
         environment=environment,
         secrets=app_secrets("stage3", config, db.url, cache.url), retention=retention,
         health_check_path=k.get("healthCheckPath"),
         depends_on=[lb.https_listener],     # the listener that forwards to the target group
         # the reaper (k8s.app_env): one task of the shop's definition per interval
         scheduled=[ScheduledCommand("reaper", list(REAPER_COMMAND), REAPER_INTERVAL_MINUTES)]))
-    return {**_edge_outputs(lb), "repository_url": service.repository_url,
-            "cluster_name": service.cluster.name, "service_name": service.service.name,
+    if service.service is None:
+        compute = {"next_step": f"push the shop's image to repository_url, then `pulumi config "
+                                f"set imageDigest sha256:...` and `pulumi up` again "
+                                f"(pulumi/README.md, \"Stage 3: the image\")"}
+    else:
+        compute = {"cluster_name": service.cluster.name, "service_name": service.service.name}
+    return {**_edge_outputs(lb), "repository_url": service.repository_url, **compute,
             **_data_outputs(db, cache, k)}
 
 
@@ -266,7 +272,7 @@ def stage4(k: Knobs, config: pulumi.Config) -> dict:
                "ssh_user": SSH_USER, "namespace": values["namespace"],
                "node_port": values["node_port"],
                # the gateway answers HTTP only with a redirect to this
-               "url": pulumi.Output.format("https://{0}/", host.public_ip),
+               "url": _tls(k).url(host.public_ip),
                **_data_outputs(db, cache, k)}
     if k.bool("deployWorkload"):
         # created after the host and destroyed before it (the kubeconfig does not say so)

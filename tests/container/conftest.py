@@ -167,5 +167,6 @@ def lab():
 
 @pytest.fixture(scope="session")
 def app(lab):
-    """The image with its own defaults (GUNICORN_CMD_ARGS of the image)."""
-    return lab.start_app("app")
+    """The image with its own defaults (GUNICORN_CMD_ARGS of the image), serving the storefront
+    as stages 3 and 4 do (SERVE_STOREFRONT)."""
+    return lab.start_app("app", SERVE_STOREFRONT="true")

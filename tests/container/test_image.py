@@ -29,6 +29,15 @@ def test_product_listing_from_the_seeded_catalogue(app):
     assert all(p["name"] and p["price"] for p in products)
 
 
+def test_the_storefront_is_in_the_image_and_served(app):
+    import urllib.request
+    from pathlib import Path
+    index = (Path(__file__).resolve().parents[2] / "app" / "static" / "index.html").read_bytes()
+    with urllib.request.urlopen(app.url + "/", timeout=5) as r:
+        assert r.status == 200 and r.read() == index
+        assert "script-src 'self'" in r.headers["Content-Security-Policy"]
+
+
 def test_runs_as_uid_10001_on_a_read_only_root(app):
     procs = app.processes()
     gunicorn = [p for p in procs if "gunicorn" in p[3]]

@@ -18,7 +18,8 @@ import yaml
 from app.settings import Settings
 from edge import tls
 from k8s import mesh
-from k8s.app_env import REAPER_COMMAND, REAPER_DEADLINE_SECONDS, REAPER_INTERVAL_MINUTES
+from k8s.app_env import (MIGRATE_COMMAND, REAPER_COMMAND, REAPER_DEADLINE_SECONDS,
+                         REAPER_INTERVAL_MINUTES)
 from k8s.manifests import (SECRET_SETTINGS, default_values, merge_values, reaper_schedule,
                            secret_object, shop_objects)
 from k8s.render import main as render_main
@@ -191,6 +192,11 @@ def test_one_proxy_appends_to_x_forwarded_for(kinds):
     assert overridden["ConfigMap"]["data"]["TRUSTED_PROXY_HOPS"] == "2"
 
 
+def test_pods_serve_the_storefront(kinds):
+    # the gateway sends every path to the pods; no nginx in front of them
+    assert kinds["ConfigMap"]["data"]["SERVE_STOREFRONT"] == "true"
+
+
 def test_configmap_reads_back_as_the_same_settings():
     values = merge_values({"settings": {"DB_POOL_MAX_SIZE": 7, "SHOP_DEBUG": True,
                                         "DB_PREPARE_THRESHOLD": None}})
@@ -353,6 +359,19 @@ def test_reaper_is_the_shop_image_running_the_reaper_command(kinds):
     assert (c["image"], c["imagePullPolicy"]) == (shop["image"], shop["imagePullPolicy"])
     assert (c["envFrom"], c["env"]) == (shop["envFrom"], shop["env"])
     assert set(c["resources"]) == {"requests", "limits"}
+
+
+def test_pods_migrate_before_they_serve(kinds):
+    pod = kinds["Deployment"]["spec"]["template"]["spec"]
+    [migrate] = pod["initContainers"]
+    assert migrate["command"] == list(MIGRATE_COMMAND) == ["python", "-m", "sql.migrate"]
+    shop = container(kinds)
+    assert (migrate["image"], migrate["imagePullPolicy"]) == (shop["image"], shop["imagePullPolicy"])
+    assert (migrate["envFrom"], migrate["env"]) == (shop["envFrom"], shop["env"])
+    assert migrate["securityContext"] == shop["securityContext"]
+    assert migrate["volumeMounts"] == shop["volumeMounts"]
+    assert set(migrate["resources"]) == {"requests", "limits"}
+    assert "ports" not in migrate and "livenessProbe" not in migrate
 
 
 def test_reaper_has_the_shop_pods_security_context(kinds):

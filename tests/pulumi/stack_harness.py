@@ -25,12 +25,14 @@ for extra in (PROGRAM, PROGRAM / "policy"):       # shoplab_infra, shoplab_polic
         sys.path.insert(0, str(extra))
 
 STAGES = ("stage1", "stage2", "stage3", "stage4")
+IMAGE_DIGEST = "sha256:" + "5e" * 32
 # What an operator sets per stack (see the comments in Pulumi.stageN.yaml); test values.
 OPERATOR_CONFIG = {
     "shoplab:adminCidrs": ["198.51.100.7/32"],
     "shoplab:sshPublicKey": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAItest operator@shoplab",
     "shoplab:amiId": "ami-0a1b2c3d4e5f60718",      # the image pin (stages with hosts)
     "shoplab:domainName": "shop.example.com",      # the shop's name (stages 2-3: required)
+    "shoplab:imageDigest": IMAGE_DIGEST,           # the pushed image (stage 3)
 }
 OPERATOR_SECRETS = {
     "shoplab:stripeSecretKey": "sk_test_operator",

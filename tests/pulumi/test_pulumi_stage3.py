@@ -6,22 +6,29 @@ import json
 import pytest
 
 from app.settings import Settings
-from stack_harness import run_stack
-from k8s.app_env import REAPER_COMMAND, SECRET_SETTINGS
+from stack_harness import IMAGE_DIGEST, run_stack
+from k8s.app_env import MIGRATE_COMMAND, REAPER_COMMAND, SECRET_SETTINGS
 from mock_records import is_secret
 from shoplab_infra.container_service import rate_expression
 
+REPOSITORY = "123456789012.dkr.ecr.us-east-1.amazonaws.com/shop-repo"
+
+
+def _containers(run):
+    [task] = run.mocks.of_type("aws:ecs/taskDefinition:TaskDefinition")
+    return task, {c["name"]: c for c in json.loads(task.inputs["containerDefinitions"])}
+
 
 def _container(run):
-    [task] = run.mocks.of_type("aws:ecs/taskDefinition:TaskDefinition")
-    [container] = json.loads(task.inputs["containerDefinitions"])
-    return task, container
+    task, containers = _containers(run)
+    return task, containers["shop"]
 
 
 def test_resource_counts(stacks):
     m = stacks["stage3"].mocks
     expected = {"aws:ecr/repository:Repository": 1, "aws:ecs/cluster:Cluster": 1,
                 "aws:ecs/taskDefinition:TaskDefinition": 1, "aws:ecs/service:Service": 1,
+                "aws:lb/listenerRule:ListenerRule": 1,
                 "aws:appautoscaling/target:Target": 1, "aws:appautoscaling/policy:Policy": 2,
                 "aws:secretsmanager/secret:Secret": 1,
                 "aws:secretsmanager/secretVersion:SecretVersion": 1,
@@ -64,6 +71,7 @@ def test_environment_is_the_apps_settings_and_secrets_come_from_secrets_manager(
     assert set(env) | set(SECRET_SETTINGS) == known | {"GUNICORN_CMD_ARGS"}
     assert env["DB_POOL_MAX_SIZE"] == "5"                   # from Pulumi.stage3.yaml
     assert env["TRUSTED_PROXY_HOPS"] == "1"                 # the ALB (the app's default is 0)
+    assert env["SERVE_STOREFRONT"] == "true"                # no nginx: the app serves it
     assert env["GUNICORN_CMD_ARGS"] == "--bind 0.0.0.0:8000 --workers 2 --threads 4"
     secrets = {s["name"]: s["valueFrom"] for s in container["secrets"]}
     assert sorted(secrets) == sorted(SECRET_SETTINGS)
@@ -92,9 +100,48 @@ def test_service_behind_the_alb_with_two_tasks(stacks):
         ("arn:aws:mock:us-east-1:123456789012:web-tg", "shop", 8000)
     assert service.inputs["networkConfiguration"]["securityGroups"] == ["shop-tasks-sg-id"]
     assert service.inputs["deploymentCircuitBreaker"] == {"enable": True, "rollback": True}
+    # `up` returns once the tasks are running and healthy, or fails with the rollback
+    assert service.inputs["waitForSteadyState"] is True
     [tg] = m.of_type("aws:lb/targetGroup:TargetGroup")
     assert tg.inputs["targetType"] == "ip"
     assert tg.inputs["healthCheck"]["path"] == "/healthz"
+
+
+def test_tasks_run_the_pushed_image_by_digest_and_migrate_before_serving(stacks):
+    task, containers = _containers(stacks["stage3"])
+    assert list(containers) == ["migrate", "shop"]
+    migrate, shop = containers["migrate"], containers["shop"]
+    assert shop["image"] == migrate["image"] == f"{REPOSITORY}@{IMAGE_DIGEST}"
+    assert migrate["command"] == list(MIGRATE_COMMAND) and migrate["essential"] is False
+    # the shop starts only after the migrations exited 0; a failed migration fails the task
+    assert shop["dependsOn"] == [{"containerName": "migrate", "condition": "SUCCESS"}]
+    assert shop["essential"] is True and "command" not in shop
+    for key in ("environment", "secrets", "user"):
+        assert migrate[key] == shop[key], key
+    assert migrate["logConfiguration"]["options"]["awslogs-stream-prefix"] == "migrate"
+    assert "portMappings" not in migrate and "healthCheck" not in migrate
+
+
+def test_first_up_creates_the_repository_and_no_service():
+    run = run_stack("stage3", {"shoplab:imageDigest": ""})
+    m = run.mocks
+    assert len(m.of_type("aws:ecr/repository:Repository")) == 1
+    for typ in ("aws:ecs/service:Service", "aws:ecs/taskDefinition:TaskDefinition",
+                "aws:ecs/cluster:Cluster", "aws:cloudwatch/eventRule:EventRule"):
+        assert m.of_type(typ) == [], typ
+    assert run.outputs["repository_url"] == REPOSITORY
+    assert "imageDigest" in run.outputs["next_step"] and "service_name" not in run.outputs
+    # the rest of the stage is there already: the ALB and the data tier
+    assert len(m.of_type("aws:lb/loadBalancer:LoadBalancer")) == 1
+    assert len(m.of_type("aws:rds/instance:Instance")) == 1
+
+
+def test_image_must_be_named_by_digest():
+    for bad in ("0.1.0", "latest", "sha256:abc", f"{REPOSITORY}@{IMAGE_DIGEST}"):
+        with pytest.raises(ValueError, match="imageDigest .*sha256:<64 hex digits>"):
+            run_stack("stage3", {"shoplab:imageDigest": bad})
+    with pytest.raises(ValueError, match="shoplab:imageTag no longer exists"):
+        run_stack("stage3", {"shoplab:imageTag": "0.1.0"})
 
 
 def test_autoscaling_on_cpu_and_request_count(stacks):

@@ -99,9 +99,10 @@ def test_gateway_serves_tls_on_the_ports_the_group_opens(stacks):
     assert route["headers"]["response"]["set"] == {"Strict-Transport-Security": tls.HSTS}
 
 
-def test_url_is_https():
-    run = run_stack("stage4")
-    assert run.outputs["url"].startswith("https://")
+def test_url_is_https_at_the_shops_name_or_its_address():
+    assert run_stack("stage4").outputs["url"] == "https://shop.example.com/"   # domainName
+    run = run_stack("stage4", drop=("shoplab:domainName",))
+    assert run.outputs["url"] == f"https://{run.outputs['k3s_public_ip']}/"
 
 
 def test_secret_data_is_secret_and_complete(stacks):

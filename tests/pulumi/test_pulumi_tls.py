@@ -1,7 +1,9 @@
 """TLS at the edge of stages 2 and 3: the ALB's certificate (requested from ACM with DNS
 validation, or the operator's), its HTTPS listener with edge/tls.py's policy and HSTS, the
-HTTP listener that only redirects, and the config refused before anything is created.
-Stage 1's nginx holds its own certificate (Ansible): here only its url output."""
+HTTP listener that only redirects, /metrics answered by the ALB itself, and the config
+refused before anything is created. Stage 1's nginx holds its own certificate (Ansible): here only its url output."""
+import json
+
 import pytest
 
 from edge import tls
@@ -41,6 +43,21 @@ def test_http_listener_only_redirects_to_https(stacks, stage):
     assert http["defaultActions"] == [{"type": "redirect", "redirect": {
         "protocol": "HTTPS", "port": str(tls.HTTPS_PORT), "statusCode": "HTTP_301"}}]
     assert "routingHttpResponseStrictTransportSecurityHeaderValue" not in http
+
+
+@pytest.mark.parametrize("stage", ALB_STAGES)
+def test_metrics_never_reach_a_target_from_the_internet(stacks, stage):
+    [rule] = stacks[stage].mocks.of_type("aws:lb/listenerRule:ListenerRule")
+    assert rule.inputs["listenerArn"].endswith(":web-https")
+    assert rule.inputs["priority"] == 1       # before any other rule
+    assert rule.inputs["conditions"] == [{"pathPattern": {"values": ["/metrics", "/metrics/*"]}}]
+    [action] = rule.inputs["actions"]
+    assert action["type"] == "fixed-response"
+    answer = action["fixedResponse"]
+    assert (answer["statusCode"], answer["contentType"]) == ("404", "application/json")
+    body = json.loads(answer["messageBody"])      # the app's error envelope (app/errors.py)
+    assert body["success"] is False and body["error"]["code"] == "NOT_FOUND"
+    assert set(body["error"]) == {"code", "message"} and body["error"]["message"]
 
 
 @pytest.mark.parametrize("stage", ALB_STAGES)
