@@ -10,7 +10,7 @@ A size profile names, per stage, the instance class of each tier:
 One lab scale for every stage and profile: ``LAB_CORES_PER_VCPU`` cores of this machine per
 vCPU of the class (default 0.125, so stage 2's six to eight vCPUs fit the one core the system
 under test gets). Memory is not scaled: a t2.small container gets its 2 GiB. The lab load
-balancer (nginx standing in for the ALB, which AWS does not size) gets ``LB_CORES`` and is
+balancer (HAProxy or nginx standing in for the ALB, which AWS does not size) gets ``LB_CORES`` and is
 watched like any host. ``credits="exhausted"`` gives a burstable class only its baseline
 (a t2 whose CPU credits ran out); the default ``burst`` gives it its full vCPUs.
 
@@ -135,9 +135,9 @@ def class_limits(name: str, scale: float, credits: str, cpuset: str) -> Limits:
 
 def host_tier(groups: list[str]) -> str:
     """The tier whose class sizes a host: a host holding several (stage 1) is its app host."""
-    for tier in ("app", "app_image", "db", "redis", "lb", "monitoring"):
+    for tier in ("app", "app_image", "db", "redis", "alb", "lb", "monitoring"):
         if tier in groups:
-            return "app" if tier == "app_image" else tier
+            return {"app_image": "app", "alb": "lb"}.get(tier, tier)
     raise ValueError(f"a lab host in none of the sized groups: {groups}")
 
 

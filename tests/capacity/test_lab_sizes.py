@@ -113,11 +113,14 @@ def test_one_call_gives_the_podman_lines_and_the_extra_vars_of_every_lab_host(tm
     assert lab_sizes.main(["ansible/inventories/lab-stage2", "--json", str(out)]) == 0
     lines = {ln.split()[0]: ln.split() for ln in capsys.readouterr().out.splitlines()}
     assert set(lines) == {"lb1", "app1", "app2", "db1", "redis1", "mon1"}
-    assert lines["app1"][1:3] == ["shoplab-s2-app1", "app"] and "--cpuset-cpus=0" in lines["app1"]
+    assert lines["app1"][1:3] == ["shoplab-s2-app1", "app,lb"] and "--cpuset-cpus=0" in lines["app1"]
+    assert lines["lb1"][1:3] == ["shoplab-s2-lb1", "alb"]
     data = json.loads(out.read_text())
     assert data["lab_sizes"]["app1"]["label"] == lines["app1"][3]
     tiers = host_tiers(data)        # what a capacity round reads: no second inventory pass
     assert tiers["shoplab-s2-mon1"] == "monitoring" and tiers["shoplab-s2-db1"] == "db"
+    # the ALB's stand-in is sized and judged as the load balancer; nginx rides on the app hosts
+    assert tiers["shoplab-s2-lb1"] == "lb" and tiers["shoplab-s2-app1"] == "app"
     assert data["lab_sizes"]["mon1"]["cpus"] is None        # beside the generator, unlimited
     # the lab's instrument costs its scaled-down hosts as little as it can
     assert data["monitoring_scrape_interval"] == "5s"

@@ -60,10 +60,12 @@ mapfile -t KEEP < <(printf '%s\n' "${HOSTS[@]}" "${IMAGE_HOSTS[@]}" | awk 'NF {p
 for ctr in $(podman ps -a --filter "label=$LABEL" --filter label=shoplab.size --format '{{.Names}}'); do
   [[ " ${KEEP[*]} " == *" $ctr "* ]] || { echo "$ctr: not in $INVENTORY: removing it"; podman rm -f -t 2 "$ctr" >/dev/null; }
 done
+# the public edge: the ALB's stand-in (group alb) where the inventory has one, else nginx (lb)
+EDGE=lb; printf '%s\n' "${HOSTS[@]}" | awk '$3 ~ /(^|,)alb(,|$)/ {a = 1} END {exit !a}' && EDGE=alb
 for line in "${HOSTS[@]}"; do
   read -r name ctr groups size flags <<<"$line"
   publish=()
-  [[ ,$groups, == *,lb,* ]] && publish=(-p "127.0.0.1:$PORT:80" -p "127.0.0.1:$HTTPS_PORT:443")
+  [[ ,$groups, == *,$EDGE,* ]] && publish=(-p "127.0.0.1:$PORT:80" -p "127.0.0.1:$HTTPS_PORT:443")
   [[ ,$groups, == *,monitoring,* ]] && publish=(-p "127.0.0.1:$PROM_PORT:9090")
   if podman container exists "$ctr" &&
      [ "$(podman inspect -f '{{index .Config.Labels "shoplab.size"}}' "$ctr")" != "$size" ]; then
@@ -120,7 +122,7 @@ podman exec "$app_ctr" bash -c "set -a; . /etc/shoplab/shop.env; set +a;
     --loadtest-products $SEED_LOADTEST_PRODUCTS"
 fi
 
-echo "=== smoke test through nginx at $URL (and its redirect from http://127.0.0.1:$PORT; Prometheus)"
+echo "=== smoke test through the edge at $URL (and its redirect from http://127.0.0.1:$PORT; Prometheus)"
 prom=(); printf '%s\n' "${HOSTS[@]}" | awk '$3 ~ /(^|,)monitoring(,|$)/ {m = 1} END {exit !m}' &&
   prom=(--prometheus "http://127.0.0.1:$PROM_PORT")
 python3 tools/lab/smoke.py "$URL" --cafile "$CA" --redirect-from "http://127.0.0.1:$PORT" \

@@ -1,8 +1,9 @@
-"""Stage 2 end to end: a purchase through the load balancer reaches both app hosts.
+"""Stage 2 end to end, wired as on AWS: a purchase through the ALB's stand-in (HAProxy on lb1)
+reaches both app hosts, each through its own nginx.
 
 Each test runs on the hosts it is about (testinfra runs every test on every host; the others
-skip). The purchase itself is tools/lab/smoke.py, run inside the load balancer against its
-own nginx: storefront, register, cart, order, payment via the fake Stripe, order paid.
+skip). The purchase itself is tools/lab/smoke.py, run inside lb1 against its own HTTPS
+listener: storefront, register, cart, order, payment via the fake Stripe, order paid.
 """
 import json
 import shlex
@@ -12,21 +13,25 @@ import uuid
 from pathlib import Path
 
 import pytest
+import yaml
 
 SMOKE = Path(__file__).resolve().parents[4] / "tools" / "lab" / "smoke.py"
 LAB_CA = Path(__file__).resolve().parents[4] / ".state" / "lab-ca" / "ca.crt"   # converge.yml
 APP_HOSTS = ("mol-s2-app1", "mol-s2-app2")
+REPO = Path(__file__).resolve().parents[4]
 ROLE_UNITS = {
-    "mol-s2-lb1": ["nginx"],
-    "mol-s2-app1": ["shop-app", "fake-stripe"],
-    "mol-s2-app2": ["shop-app"],
+    "mol-s2-lb1": ["haproxy"],
+    "mol-s2-app1": ["shop-app", "fake-stripe", "nginx"],
+    "mol-s2-app2": ["shop-app", "nginx"],
     "mol-s2-db1": ["postgresql@15-main", "pgbouncer"],
     "mol-s2-redis1": ["redis-server"],
 }
 PORTS = {
-    "mol-s2-lb1": ["tcp://0.0.0.0:80", "tcp://0.0.0.0:443", "tcp://127.0.0.1:8081"],
-    "mol-s2-app1": ["tcp://0.0.0.0:8000", "tcp://0.0.0.0:12111"],
-    "mol-s2-app2": ["tcp://0.0.0.0:8000"],
+    "mol-s2-lb1": ["tcp://0.0.0.0:80", "tcp://0.0.0.0:443"],
+    # nginx on the target group's port, gunicorn on loopback behind it
+    "mol-s2-app1": ["tcp://0.0.0.0:8000", "tcp://127.0.0.1:8001", "tcp://127.0.0.1:8081",
+                    "tcp://0.0.0.0:12111"],
+    "mol-s2-app2": ["tcp://0.0.0.0:8000", "tcp://127.0.0.1:8001", "tcp://127.0.0.1:8081"],
     "mol-s2-db1": ["tcp://0.0.0.0:6432", "tcp://127.0.0.1:5432"],
     "mol-s2-redis1": ["tcp://0.0.0.0:6379"],
 }
@@ -86,13 +91,34 @@ def test_both_app_hosts_served_the_purchase_run(host, purchase):
     assert int(served) > 0, f"{name(host)} served none of the run's requests"
 
 
-def test_load_balancer_log_names_both_upstreams(host, purchase):
-    only(host, "mol-s2-lb1")
+def test_each_app_hosts_nginx_sends_to_its_own_gunicorn(host, purchase):
+    only(host, *APP_HOSTS)
     lines = host.check_output(f"grep 'rid=smoke-{purchase['run']}-' /var/log/nginx/shop-access.log")
     upstreams = {f.split("=", 1)[1] for line in lines.splitlines() for f in line.split()
                  if f.startswith("ua=") and f != "ua=-"}
-    assert len(upstreams) == 2, upstreams
-    assert all(u.endswith(":8000") for u in upstreams)
+    assert upstreams == {"127.0.0.1:8001"}, upstreams
+
+
+def test_alb_stand_in_checks_both_targets_at_the_stacks_interval(host):
+    """HAProxy probes each app host's nginx with the target group's settings of Pulumi.stage2.yaml
+    (over the knobs' defaults), and its exporter shows both targets up."""
+    only(host, "mol-s2-lb1")
+    stack = yaml.safe_load((REPO / "Pulumi.stage2.yaml").read_text())["config"]
+    interval = stack.get("shoplab:healthCheckInterval", 30)
+    cfg = host.file("/etc/haproxy/haproxy.cfg").content_string
+    assert f"default-server check inter {interval}s rise 2 fall 3" in cfg
+    assert "uri /healthz" in cfg
+    exported = host.check_output("curl -s http://mol-s2-lb1:8405/metrics")
+    for n in (1, 2):
+        assert f'haproxy_server_status{{proxy="targets",server="target{n}",state="UP"}} 1' in exported
+
+
+def test_metrics_not_served_to_the_internet(host):
+    only(host, "mol-s2-lb1")
+    subprocess.run(["podman", "cp", str(LAB_CA), "mol-s2-lb1:/tmp/ca.crt"], check=True)
+    out = host.check_output("curl -s --cacert /tmp/ca.crt -w ' %{http_code}' https://127.0.0.1/metrics")
+    body, status = out.rsplit(" ", 1)
+    assert status == "404" and json.loads(body)["error"]["code"] == "NOT_FOUND"
 
 
 @pytest.fixture(scope="session")
@@ -108,13 +134,17 @@ def forwarded_client():
     return client, rid
 
 
-def test_load_balancer_takes_the_client_from_a_lab_proxy(host, forwarded_client):
-    """lb1 trusts the lab network (nginx_real_ip_from): the client is the one it logs."""
+def test_app_hosts_nginx_takes_the_client_past_the_alb(host, forwarded_client):
+    """lb1 appends app2's address to X-Forwarded-For; the app host's nginx trusts the lab
+    network (nginx_real_ip_from), so the client it logs is the one app2 named."""
     only(host, "mol-s2-lb1")
     client, rid = forwarded_client
-    line = host.check_output(f"grep 'rid={rid}' /var/log/nginx/shop-access.log")
+    lines = [podman_host(h).run(f"grep 'rid={rid}' /var/log/nginx/shop-access.log").stdout.strip()
+             for h in APP_HOSTS]
+    [line] = [x for x in lines if x]          # one app host served it
     assert line.startswith(f"{client} "), line
-    assert not line.endswith(f"peer={client}"), line   # the peer is app2, a lab address
+    lb1 = host.check_output("hostname -I").split()[0]
+    assert line.endswith(f"peer={lb1}"), line  # it came through the ALB's stand-in
 
 
 def test_app_counts_the_forwarded_client(host, forwarded_client):
@@ -129,15 +159,22 @@ def test_app_counts_the_forwarded_client(host, forwarded_client):
     assert any(k.startswith(f"rl:ip:{forwarded_client[0]}:") for k in keys.split()), keys
 
 
-def test_pgbouncer_serves_both_app_hosts(host, purchase):
+def test_pgbouncer_serves_both_app_hosts_over_verified_tls(host, purchase):
+    """Both app hosts' pools reach pgbouncer, every one of their connections over TLS (the app
+    insists: libpq's verify-full against the lab CA, as the env file says)."""
     only(host, "mol-s2-db1")
     import re
-    env = podman_host("mol-s2-app1").check_output("grep ^DATABASE_URL= /etc/shoplab/shop.env")
+    env = podman_host("mol-s2-app1").check_output("cat /etc/shoplab/shop.env")
+    assert 'PGSSLMODE="verify-full"' in env and 'PGSSLROOTCERT="/etc/shoplab/database-ca.crt"' in env
     password = re.search(r"//shop:([^@]+)@", env).group(1)
-    clients = host.check_output(
-        f"PGPASSWORD={password} psql -XAt -h 127.0.0.1 -p 6432 -U shop pgbouncer -c 'SHOW CLIENTS'")
-    addrs = {line.split("|")[4] for line in clients.splitlines() if line.startswith("C|shop|shop|")}
-    assert len(addrs - {"127.0.0.1"}) >= 2, clients
+    out = host.check_output(
+        f"PGPASSWORD={password} psql -XA -F'|' -h 127.0.0.1 -p 6432 -U shop pgbouncer -c 'SHOW CLIENTS'")
+    header, *rows = out.splitlines()
+    cols = header.split("|")
+    clients = [dict(zip(cols, r.split("|"))) for r in rows if r.startswith("C|shop|shop|")]
+    remote = [c for c in clients if c["addr"] != "127.0.0.1"]
+    assert len({c["addr"] for c in remote}) >= 2, out
+    assert all(c["tls"].startswith("TLSv1.") for c in remote), out
 
 
 def test_redis_requires_password_from_app_host(host):
@@ -145,6 +182,16 @@ def test_redis_requires_password_from_app_host(host):
     out = host.check_output("python3 -c \"import socket; s=socket.create_connection(('mol-s2-redis1', 6379), 3);"
                             "s.sendall(b'PING\\r\\n'); print(s.recv(100).decode())\"")
     assert "NOAUTH" in out
+
+
+def test_app_host_refuses_a_database_certificate_for_another_name(host):
+    """verify-full checks the name: db1's certificate does not name the host's own address."""
+    only(host, "mol-s2-app2")
+    ip = podman_host("mol-s2-db1").check_output("hostname -I").split()[0]
+    r = host.run("set -a; . /etc/shoplab/shop.env; set +a; /opt/shoplab/venv/bin/python -c "
+                 f"\"import psycopg; psycopg.connect(host='{ip}', port=6432, dbname='shop', "
+                 "user='shop', connect_timeout=5)\"")
+    assert r.rc != 0 and "does not match host name" in r.stderr, r.stderr
 
 
 def test_postgres_not_reachable_from_app_hosts(host):
