@@ -9,6 +9,8 @@ CURL = "curl --cacert /etc/ssl/lab-ca.crt -s"
 SHOP = "https://127.0.0.1"
 REDIRECT_PORT = 8443        # converge.yml's haproxy_tls_redirect_port
 INTERVAL, FALL, RISE = 2, 2, 2
+# on top of the thresholds: a busy machine (molecule scenarios in parallel) slows each curl
+SLACK_S = 30
 
 
 def fetch(host, args):
@@ -21,7 +23,7 @@ def fetch(host, args):
     return int(lines[0].split()[1]), headers, body
 
 
-def targets_answering(host, n=8):
+def targets_answering(host, n=4):
     """The target behind each of n requests (None: HAProxy answered itself, e.g. a 503)."""
     return [json.loads(fetch(host, f"{SHOP}/api/echo")[2]).get("target") for _ in range(n)]
 
@@ -92,27 +94,27 @@ def test_health_checks_are_active_with_the_target_groups_timing(host):
     before = len(host.file("/srv/a.probes").content_string.splitlines())
     time.sleep(3 * INTERVAL + 0.5)
     probes = host.file("/srv/a.probes").content_string.splitlines()[before:]
-    assert 2 <= len(probes) <= 4, probes
+    assert 2 <= len(probes) <= 5, probes
     assert all(p.split()[1] == "shoplab-health-check" for p in probes)
 
 
 def test_a_failing_target_leaves_the_rotation_and_returns(host):
     host.run("touch /srv/b.down")
     try:
-        names = wait_for(host, lambda n: set(n) == {"a"}, FALL * INTERVAL + 4)
+        names = wait_for(host, lambda n: set(n) == {"a"}, FALL * INTERVAL + SLACK_S)
         assert set(names) == {"a"}, names
         exported = host.check_output("curl -s http://127.0.0.1:8405/metrics")
         assert 'haproxy_server_status{proxy="targets",server="target2",state="DOWN"} 1' in exported
     finally:
         host.run("rm -f /srv/b.down")
-    names = wait_for(host, lambda n: set(n) == {"a", "b"}, RISE * INTERVAL + 4)
+    names = wait_for(host, lambda n: set(n) == {"a", "b"}, RISE * INTERVAL + SLACK_S)
     assert set(names) == {"a", "b"}, names
 
 
 def test_no_healthy_target_is_a_503_envelope_with_retry_after(host):
     host.run("touch /srv/a.down /srv/b.down")
     try:
-        deadline = time.monotonic() + FALL * INTERVAL + 4
+        deadline = time.monotonic() + FALL * INTERVAL + SLACK_S
         while True:
             status, headers, body = fetch(host, f"{SHOP}/api/echo")
             if status == 503 or time.monotonic() > deadline:
@@ -123,4 +125,4 @@ def test_no_healthy_target_is_a_503_envelope_with_retry_after(host):
         assert headers["strict-transport-security"] == "max-age=31536000"
     finally:
         host.run("rm -f /srv/a.down /srv/b.down")
-    assert set(wait_for(host, lambda n: set(n) == {"a", "b"}, RISE * INTERVAL + 4)) == {"a", "b"}
+    assert set(wait_for(host, lambda n: set(n) == {"a", "b"}, RISE * INTERVAL + SLACK_S)) == {"a", "b"}
