@@ -10,6 +10,8 @@ k8s/mesh.py) read these values; none writes its own.
   is a promise about every subdomain that an operator makes, not a default).
 * Protocols and ciphers: Mozilla's "intermediate" profile (TLS 1.2 and 1.3, forward-secret
   AEAD suites only); the ALB's predefined policy of the same profile.
+* Paths for inside the VPC only (the app's /metrics): the load balancer (the ALB, its lab
+  stand-in) answers them itself with a 404 and never forwards them.
 """
 from __future__ import annotations
 
@@ -25,6 +27,8 @@ CIPHERS_TLS12 = (
 # the ALB's policy with TLS 1.3 and 1.2, forward secrecy only (AWS ELB predefined policies)
 ALB_SSL_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 ACME_CHALLENGE_PATH = "/.well-known/acme-challenge/"
+# ALB path patterns (case-sensitive): "/x" exactly, "/x/*" everything below it
+INTERNAL_PATHS = ("/metrics", "/metrics/*")
 HTTP_PORT = 80
 HTTPS_PORT = 443
 
@@ -34,4 +38,4 @@ def facts() -> dict:
     return {"hsts": HSTS, "hsts_max_age": HSTS_MAX_AGE, "protocols": list(PROTOCOLS),
             "ciphers_tls12": list(CIPHERS_TLS12), "alb_ssl_policy": ALB_SSL_POLICY,
             "acme_challenge_path": ACME_CHALLENGE_PATH, "http_port": HTTP_PORT,
-            "https_port": HTTPS_PORT}
+            "https_port": HTTPS_PORT, "internal_paths": list(INTERNAL_PATHS)}

@@ -154,22 +154,28 @@ def _container(values: dict) -> dict:
     }
 
 
+def _command_container(values: dict, name: str, command: tuple) -> dict:
+    """One short Python process of the shop's image with the shop's settings and hardening
+    (``reaper_resources``): the reaper's pass, the migrations."""
+    return {
+        "name": name,
+        "image": values["image"],
+        "imagePullPolicy": values["image_pull_policy"],
+        "command": list(command),
+        **_env_sources(values),
+        "resources": copy.deepcopy(values["reaper_resources"]),
+        "securityContext": _container_security(),
+        "volumeMounts": [dict(_TMP_MOUNT)],
+    }
+
+
 def _migrate_container(values: dict) -> dict:
     """The migrations (k8s.app_env.MIGRATE_COMMAND) as the pod's init container: a pod of a new
     version serves only after they exited 0; pods started together apply each file once (the
     migrator's advisory lock), and it is a no-op when the schema is current. Istio 1.27 injects
     its proxy as a native sidecar on Kubernetes >= 1.29 (the k3s role's v1.33): the proxy is
     an init container started before this one, so the migrations have the pod's network."""
-    return {
-        "name": "migrate",
-        "image": values["image"],
-        "imagePullPolicy": values["image_pull_policy"],
-        "command": list(MIGRATE_COMMAND),
-        **_env_sources(values),
-        "resources": copy.deepcopy(values["reaper_resources"]),   # one short Python process
-        "securityContext": _container_security(),
-        "volumeMounts": [dict(_TMP_MOUNT)],
-    }
+    return _command_container(values, "migrate", MIGRATE_COMMAND)
 
 
 def deployment(values: dict) -> dict:
@@ -249,16 +255,8 @@ def reaper_cron_job(values: dict) -> dict:
                             "restartPolicy": "Never",
                             "automountServiceAccountToken": False,
                             "securityContext": _pod_security(values),
-                            "containers": [{
-                                "name": "reaper",
-                                "image": values["image"],
-                                "imagePullPolicy": values["image_pull_policy"],
-                                "command": list(REAPER_COMMAND),
-                                **_env_sources(values),
-                                "resources": copy.deepcopy(values["reaper_resources"]),
-                                "securityContext": _container_security(),
-                                "volumeMounts": [dict(_TMP_MOUNT)],
-                            }],
+                            "containers": [
+                                _command_container(values, "reaper", REAPER_COMMAND)],
                             "volumes": [copy.deepcopy(_TMP_VOLUME)],
                         },
                     },

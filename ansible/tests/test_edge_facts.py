@@ -19,6 +19,19 @@ def test_nginx_role_defaults_are_the_edge_table():
     assert d["nginx_tls_listen_port"] == d["nginx_tls_redirect_port"] == tls.HTTPS_PORT
 
 
+def test_haproxy_role_defaults_are_the_edge_table():
+    # the ALB's lab stand-in (roles/haproxy) gets these from group_vars/all/alb.yml; its own
+    # defaults (its molecule scenario) must say the same
+    d = yaml.safe_load((ROOT / "roles/haproxy/defaults/main.yml").read_text())
+    assert d["haproxy_tls_min_version"] == tls.PROTOCOLS[0]
+    assert d["haproxy_tls_ciphers"] == list(tls.CIPHERS_TLS12)
+    assert d["haproxy_hsts"] == tls.HSTS
+    assert d["haproxy_internal_paths"] == list(tls.INTERNAL_PATHS)
+    assert (d["haproxy_http_port"], d["haproxy_https_port"]) == (tls.HTTP_PORT, tls.HTTPS_PORT)
+    g = yaml.safe_load((ROOT / "ansible/group_vars/all/alb.yml").read_text())
+    assert g["haproxy_internal_paths"] == "{{ shoplab_edge.internal_paths }}"
+
+
 def test_group_vars_read_the_table_not_literals():
     g = yaml.safe_load((ROOT / "ansible/group_vars/all/edge.yml").read_text())
     assert g["shoplab_edge"] == "{{ none | shoplab_edge }}"

@@ -17,8 +17,6 @@ from shoplab_infra import firewall
 from shoplab_infra.certificate import TlsSpec, listener_certificate
 from shoplab_infra.tagging import tags
 
-# Paths of the targets that are never served to the internet (ALB path patterns, case-sensitive)
-INTERNAL_PATHS = ("/metrics", "/metrics/*")
 NOT_FOUND_BODY = json.dumps({"success": False,
                              "error": {"code": "NOT_FOUND", "message": "Not found"}},
                             separators=(",", ":"))
@@ -84,7 +82,7 @@ class LoadBalancer(pulumi.ComponentResource):
             f"{name}-no-public-metrics", listener_arn=self.https_listener.arn, priority=1,
             conditions=[aws.lb.ListenerRuleConditionArgs(
                 path_pattern=aws.lb.ListenerRuleConditionPathPatternArgs(
-                    values=list(INTERNAL_PATHS)))],
+                    values=list(tls.INTERNAL_PATHS)))],
             actions=[aws.lb.ListenerRuleActionArgs(
                 type="fixed-response", fixed_response=aws.lb.ListenerRuleActionFixedResponseArgs(
                     content_type="application/json", status_code="404",
