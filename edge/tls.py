@@ -15,6 +15,8 @@ k8s/mesh.py) read these values; none writes its own.
 """
 from __future__ import annotations
 
+import json
+
 HSTS_MAX_AGE = 31_536_000
 HSTS = f"max-age={HSTS_MAX_AGE}"
 PROTOCOLS = ("TLSv1.2", "TLSv1.3")
@@ -29,6 +31,10 @@ ALB_SSL_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 ACME_CHALLENGE_PATH = "/.well-known/acme-challenge/"
 # ALB path patterns (case-sensitive): "/x" exactly, "/x/*" everything below it
 INTERNAL_PATHS = ("/metrics", "/metrics/*")
+# what the edge answers for them itself (404): the app's JSON error envelope
+INTERNAL_NOT_FOUND_BODY = json.dumps(
+    {"success": False, "error": {"code": "NOT_FOUND", "message": "Not found"}},
+    separators=(",", ":"))
 HTTP_PORT = 80
 HTTPS_PORT = 443
 

@@ -1,8 +1,9 @@
 """The shop's stage-4 objects as plain dicts: one function, used by Pulumi and by Ansible.
 
 ``shop_objects(default_values())`` returns the Namespace, ConfigMap, Deployment, the reaper's
-CronJob, Service, HPA, PodDisruptionBudget and the Istio Gateway, VirtualService and
-DestinationRule. The Deployment's pods and the reaper's share one image, environment and
+CronJob, Service, HPA, PodDisruptionBudget, the Istio Gateway, VirtualService and
+DestinationRule, and who may reach whom (``k8s.access``: STRICT mTLS, the AuthorizationPolicy,
+NetworkPolicies). The Deployment's pods and the reaper's share one image, environment and
 security context (the helpers below build them once). The app's
 settings come from ``app/settings.py`` (the only place they are defined); the secret ones are
 referenced from a Secret whose data is supplied at deploy time (``secret_object``), never
@@ -13,10 +14,10 @@ from __future__ import annotations
 import copy
 
 from capacity.shapes import shape
-from k8s import mesh
+from k8s import access, mesh
 from k8s.app_env import (MIGRATE_COMMAND, REAPER_COMMAND, REAPER_DEADLINE_SECONDS,
                          REAPER_INTERVAL_MINUTES, SECRET_SETTINGS, app_config)
-from k8s.naming import labels as _labels, meta as _meta, selector as _selector
+from k8s.naming import labels as _labels, meta as _meta, part_of, selector as _selector
 
 def default_values() -> dict:
     """Every knob of the stage-4 workload, with the lab's defaults (a values file overrides).
@@ -33,8 +34,7 @@ def default_values() -> dict:
         "target_cpu_utilization": 70,
         "gunicorn": {"workers": stage4.workers, "threads": stage4.threads},
         "port": 8000,                    # gunicorn inside the pod
-        "service_port": 80,
-        "node_port": 30080,              # the reference's NodePort, kept for direct access
+        "service_port": 80,              # ClusterIP only: the way in is the ingress gateway
         "run_as_user": 10001,
         "resources": {"requests": {"cpu": "250m", "memory": "256Mi"},
                       "limits": {"cpu": "1", "memory": "512Mi"}},
@@ -44,8 +44,8 @@ def default_values() -> dict:
         # overrides of app/settings.py defaults, by env name. One proxy in front of the pods
         # appends the client's address to X-Forwarded-For: the Istio ingress gateway, i.e. the
         # istio role's istio_ingress_num_trusted_proxies (0) + 1 (roles/README.md, "Client
-        # address"). The shop Service's own NodePort, for admins only, bypasses it.
-        # The gateway sends every path to the pods: the app serves the storefront too.
+        # address"). The gateway sends every path but /metrics to the pods: the app serves the
+        # storefront too.
         "settings": {"TRUSTED_PROXY_HOPS": 1, "DB_POOL_MAX_SIZE": stage4.pool_max_size,
                      "SERVE_STOREFRONT": True},
         "secret_name": "shop-secrets",
@@ -54,6 +54,14 @@ def default_values() -> dict:
         # namespace (istio-system), created by the istio role (istio_tls_secret_name)
         "tls_secret_name": "shop-tls",
         "ingress_selector": {"istio": "ingressgateway"},
+        # where istiod and the ingress gateway run (the istio role), and the gateway's service
+        # account: its mTLS identity is the only caller the shop's AuthorizationPolicy admits
+        "istio_namespace": "istio-system",
+        "ingress_service_account": "istio-ingressgateway-service-account",
+        # what the shop's pods may connect to beside DNS and istiod (k8s/access.py): the data
+        # tier (PostgreSQL, Redis; the stack narrows the CIDRs to its VPC) and HTTPS (Stripe)
+        "egress": {"data_cidrs": ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"],
+                   "data_ports": [5432, 6379], "https_cidrs": ["0.0.0.0/0"]},
         # recycle keep-alive connections so new pods (HPA scale-up) get a share of the traffic
         "max_requests_per_connection": 1000,
     }
@@ -74,8 +82,7 @@ def merge_values(overrides: dict | None) -> dict:
 def namespace(values: dict) -> dict:
     return {"apiVersion": "v1", "kind": "Namespace",
             "metadata": {"name": values["namespace"],
-                         "labels": {"istio-injection": "enabled",
-                                    "app.kubernetes.io/part-of": "shoplab"}}}
+                         "labels": {"istio-injection": "enabled", **part_of(values)}}}
 
 
 def config_map(values: dict) -> dict:
@@ -189,7 +196,13 @@ def deployment(values: dict) -> dict:
             "strategy": {"type": "RollingUpdate",
                          "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}},
             "template": {
-                "metadata": {"labels": _labels(values)},
+                "metadata": {
+                    "labels": _labels(values),
+                    # Istio rewrites these to its agent's merged metrics port, the one way a
+                    # scraper reaches the app's /metrics under STRICT mTLS (k8s/access.py)
+                    "annotations": {"prometheus.io/scrape": "true",
+                                    "prometheus.io/port": str(values["port"]),
+                                    "prometheus.io/path": "/metrics"}},
                 "spec": {
                     "automountServiceAccountToken": False,   # the shop never calls the API
                     "terminationGracePeriodSeconds": 30,
@@ -246,9 +259,9 @@ def reaper_cron_job(values: dict) -> dict:
                         # never does, so every Job would hang until activeDeadlineSeconds.
                         # Nothing is lost: the reaper receives no traffic, and what it calls
                         # (PostgreSQL and Redis, managed services outside the cluster, and
-                        # Stripe) is outside the mesh, so mesh mTLS (k8s/ configures no
-                        # PeerAuthentication; Istio's default is PERMISSIVE) never applies to
-                        # it. The label is the current form (the same-named annotation is
+                        # Stripe) is outside the mesh, so the namespace's STRICT mTLS (which
+                        # governs connections into meshed pods, k8s/access.py) never applies
+                        # to it; the egress NetworkPolicy does. The label is the current form (the same-named annotation is
                         # deprecated); it works whether or not Istio injects native sidecars.
                         "metadata": {"labels": {**labels, "sidecar.istio.io/inject": "false"}},
                         "spec": {
@@ -268,12 +281,11 @@ def reaper_cron_job(values: dict) -> dict:
 
 def service(values: dict) -> dict:
     return {"apiVersion": "v1", "kind": "Service", "metadata": _meta(values),
-            "spec": {"type": "NodePort",
+            "spec": {"type": "ClusterIP",
                      "selector": _selector(values),
                      # a port named http-* / appProtocol http lets Istio route it as HTTP
                      "ports": [{"name": "http", "appProtocol": "http", "protocol": "TCP",
-                                "port": values["service_port"], "targetPort": "http",
-                                "nodePort": values["node_port"]}]}}
+                                "port": values["service_port"], "targetPort": "http"}]}}
 
 
 def autoscaler(values: dict) -> dict:
@@ -306,4 +318,4 @@ def shop_objects(values: dict) -> list[dict]:
             reaper_cron_job(values), service(values), autoscaler(values),
             disruption_budget(values),
             mesh.gateway(values), mesh.virtual_service(values),
-            mesh.destination_rule(values)]
+            mesh.destination_rule(values), *access.access_objects(values)]

@@ -61,12 +61,30 @@ def gateway(values: dict) -> dict:
                          "cipherSuites": list(tls.CIPHERS_TLS12)}}]}}
 
 
+def _uri_match(pattern: str) -> dict:
+    """An edge.tls path pattern ("/x" exactly, "/x/*" everything below it) as a URI match."""
+    if pattern.endswith("/*"):
+        return {"uri": {"prefix": pattern[:-1]}}
+    return {"uri": {"exact": pattern}}
+
+
+def internal_route() -> dict:
+    """The paths for inside the cluster only (edge.tls.INTERNAL_PATHS, the app's /metrics):
+    the gateway answers them itself, as the ALB does, and never forwards them."""
+    return {"name": "internal",
+            "match": [_uri_match(p) for p in tls.INTERNAL_PATHS],
+            "directResponse": {"status": 404, "body": {"string": tls.INTERNAL_NOT_FOUND_BODY}},
+            "headers": {"response": {"set": {"Strict-Transport-Security": tls.HSTS,
+                                             "Content-Type": "application/json",
+                                             "Cache-Control": "no-store"}}}}
+
+
 def virtual_service(values: dict) -> dict:
     timeout = request_timeout_seconds(values)
     return {"apiVersion": API, "kind": "VirtualService", "metadata": meta(values),
             "spec": {"hosts": list(values["gateway_hosts"]),
                      "gateways": [values["name"]],
-                     "http": [{
+                     "http": [internal_route(), {
                          "name": "shop",
                          "route": [{"destination": {"host": service_host(values),
                                                     "port": {"number": values["service_port"]}}}],

@@ -2,9 +2,14 @@
 from __future__ import annotations
 
 
+def part_of(values: dict) -> dict:
+    """The label every pod of the shop carries, the app's and the reaper's."""
+    return {"app.kubernetes.io/part-of": "shoplab"}
+
+
 def labels(values: dict) -> dict:
     # `app` and `version` are the labels Istio's telemetry and Kiali group workloads by
-    return {"app.kubernetes.io/name": values["name"], "app.kubernetes.io/part-of": "shoplab",
+    return {"app.kubernetes.io/name": values["name"], **part_of(values),
             "app": values["name"], "version": "v1"}
 
 

@@ -1,8 +1,8 @@
 """K3sHost: the one EC2 host stage 4 runs k3s on (installed by the Ansible k3s role).
 
-The web reaches the shop through the Istio ingress gateway on 80/443; the Kubernetes API
-and the shop's NodePort are open only to the allowed CIDRs (the reference had both, and
-SSH, open to the world).
+The web reaches the shop only through the Istio ingress gateway on 80/443 (the shop's Service
+is ClusterIP); the Kubernetes API and SSH are open only to the allowed CIDRs (the reference
+had its NodePort, the API and SSH open to the world).
 
 The host is stateful: k3s keeps the cluster's state on its root volume, so the host is
 protected (retention.py) and keeps the image it was launched from when ``amiId`` changes;
@@ -30,7 +30,6 @@ class K3sHostArgs:
     http_port: int
     https_port: int
     api_port: int
-    node_port: int
     retention: Retention       # the host's root volume holds the cluster's state
 
 
@@ -42,8 +41,7 @@ class K3sHost(pulumi.ComponentResource):
             vpc_id=args.vpc_id, admin_cidrs=args.admin_cidrs, ssh_port=args.ssh_port,
             open_ports=[(args.http_port, args.web_cidrs, "istio ingress http"),
                         (args.https_port, args.web_cidrs, "istio ingress https"),
-                        (args.api_port, args.admin_cidrs, "kubernetes api from admins"),
-                        (args.node_port, args.admin_cidrs, "shop nodeport from admins")],
+                        (args.api_port, args.admin_cidrs, "kubernetes api from admins")],
             elastic_ip=True, retention=args.retention),
             opts=pulumi.ResourceOptions(parent=self), role="k3s")
         self.security_group_id = hosts.security_group.id

@@ -40,7 +40,7 @@ DEFAULTS: dict[str, object] = {
     "publicSubnetCidrs": ["10.20.0.0/24", "10.20.1.0/24"],
     "privateSubnetCidrs": ["10.20.10.0/24", "10.20.11.0/24"],
     # --- who may reach what ----------------------------------------------------------
-    # adminCidrs (SSH, k3s API, NodePort) has no default: it must be the operator's address.
+    # adminCidrs (SSH, k3s API) has no default: it must be the operator's address.
     "webCidrs": ["0.0.0.0/0"],        # the shop is public on 80/443
     "httpPort": tls.HTTP_PORT,        # the public edge's ports (edge/tls.py): 80 only redirects
     "httpsPort": tls.HTTPS_PORT,

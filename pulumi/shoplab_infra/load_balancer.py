@@ -6,7 +6,6 @@ themselves (AppHosts, or the ECS service), so the load balancer exists before th
 it."""
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
 import pulumi
@@ -16,11 +15,6 @@ from edge import tls
 from shoplab_infra import firewall
 from shoplab_infra.certificate import TlsSpec, listener_certificate
 from shoplab_infra.tagging import tags
-
-NOT_FOUND_BODY = json.dumps({"success": False,
-                             "error": {"code": "NOT_FOUND", "message": "Not found"}},
-                            separators=(",", ":"))
-
 
 @dataclass
 class LoadBalancerArgs:
@@ -86,7 +80,7 @@ class LoadBalancer(pulumi.ComponentResource):
             actions=[aws.lb.ListenerRuleActionArgs(
                 type="fixed-response", fixed_response=aws.lb.ListenerRuleActionFixedResponseArgs(
                     content_type="application/json", status_code="404",
-                    message_body=NOT_FOUND_BODY))],
+                    message_body=tls.INTERNAL_NOT_FOUND_BODY))],
             tags=tags(args.stage, f"{name}-no-public-metrics"), opts=child)
         # the redirect keeps host, path and query (the provider's defaults #{host} etc.)
         self.http_listener = aws.lb.Listener(

@@ -30,6 +30,7 @@ _TYPED = {
     ("autoscaling/v2", "HorizontalPodAutoscaler"):
         kubernetes.autoscaling.v2.HorizontalPodAutoscaler,
     ("policy/v1", "PodDisruptionBudget"): kubernetes.policy.v1.PodDisruptionBudget,
+    ("networking.k8s.io/v1", "NetworkPolicy"): kubernetes.networking.v1.NetworkPolicy,
 }
 
 

@@ -248,7 +248,11 @@ def workload_values(k: Knobs) -> dict:
     gunicorn = {"workers": k.int("gunicornWorkers"), "threads": k.int("gunicornThreads"),
                 **workload.get("gunicorn", {})}
     settings = {**app_settings(k), **workload.get("settings", {})}
-    return merge_values({**workload, "gunicorn": gunicorn, "settings": settings})
+    # the pods reach the data tier only inside the stack's VPC, on the stack's ports
+    egress = {"data_cidrs": [k.get("vpcCidr")],
+              "data_ports": [k.int("dbPort"), k.int("cachePort")], **workload.get("egress", {})}
+    return merge_values({**workload, "gunicorn": gunicorn, "settings": settings,
+                         "egress": egress})
 
 
 def stage4(k: Knobs, config: pulumi.Config) -> dict:
@@ -265,12 +269,10 @@ def stage4(k: Knobs, config: pulumi.Config) -> dict:
         stage="stage4", host=spec, vpc_id=network.vpc_id,
         subnet_id=network.public_subnet_ids[0], admin_cidrs=admin,
         web_cidrs=k.list("webCidrs"), ssh_port=k.int("sshPort"), http_port=k.int("httpPort"),
-        https_port=k.int("httpsPort"), api_port=k.int("k3sApiPort"),
-        node_port=int(values["node_port"]), retention=retention))
+        https_port=k.int("httpsPort"), api_port=k.int("k3sApiPort"), retention=retention))
     db, cache = _data_tier("stage4", k, retention, network, [host.security_group_id])
     outputs = {"k3s_public_ip": host.public_ip, "k3s_private_ip": host.private_ip,
                "ssh_user": SSH_USER, "namespace": values["namespace"],
-               "node_port": values["node_port"],
                # the gateway answers HTTP only with a redirect to this
                "url": _tls(k).url(host.public_ip),
                **_data_outputs(db, cache, k)}

@@ -69,7 +69,9 @@ def kinds(objects) -> dict[str, dict]:
 def test_every_kind_is_there(objects):
     assert [o["kind"] for o in objects] == [
         "Namespace", "ConfigMap", "Deployment", "CronJob", "Service", "HorizontalPodAutoscaler",
-        "PodDisruptionBudget", "Gateway", "VirtualService", "DestinationRule"]
+        "PodDisruptionBudget", "Gateway", "VirtualService", "DestinationRule",
+        "PeerAuthentication", "AuthorizationPolicy", "NetworkPolicy", "NetworkPolicy",
+        "NetworkPolicy"]
 
 
 @pytest.mark.parametrize("values", [default_values(),
@@ -78,7 +80,7 @@ def test_every_kind_is_there(objects):
                          ids=["defaults", "overrides"])
 def test_kubernetes_objects_are_valid_for_the_k3s_version(values):
     objects = [o for o in shop_objects(values) if not is_istio(o)]
-    assert len(objects) == 7
+    assert len(objects) == 10
     for obj in objects:
         kubernetes_validate.validate(obj, K8S_VERSION, strict=True)
 
@@ -107,17 +109,20 @@ def test_kubernetes_validator_rejects_a_broken_object(kinds, kind, breakage):
 
 def test_istio_objects_are_valid(objects):
     istio = [o for o in objects if is_istio(o)]
-    assert [o["kind"] for o in istio] == ["Gateway", "VirtualService", "DestinationRule"]
+    assert [o["kind"] for o in istio] == ["Gateway", "VirtualService", "DestinationRule",
+                                          "PeerAuthentication", "AuthorizationPolicy"]
     run = validate_istio(istio)
     assert run.returncode == 0, run.stdout + run.stderr
-    assert run.stdout.count("OK ") == 3
+    assert run.stdout.count("OK ") == 5
 
 
 @pytest.mark.parametrize("kind,breakage", [
     ("DestinationRule", lambda s: s["trafficPolicy"]["loadBalancer"].update(simple="FASTEST")),
     ("DestinationRule",
      lambda s: s["trafficPolicy"]["connectionPool"]["tcp"].update(maxConnections="many")),
-    ("VirtualService", lambda s: s["http"][0].update(retries={"attempts": "two"})),
+    ("VirtualService", lambda s: s["http"][1].update(retries={"attempts": "two"})),
+    ("VirtualService", lambda s: s["http"][0]["directResponse"].update(status="gone")),
+    ("AuthorizationPolicy", lambda s: s.update(action="PERMIT")),
     ("Gateway", lambda s: s["servers"][0]["port"].update(number="eighty")),
     ("Gateway", lambda s: s["servers"][1]["tls"].update(minProtocolVersion="TLSV1_9")),
 ])
@@ -221,13 +226,18 @@ def test_replicas_beyond_the_autoscaler_ceiling_are_refused():
         shop_objects(merge_values({"replicas": 5}))
 
 
-def test_service_nodeport_and_mesh_routing_meet(kinds):
+def routes(kinds) -> dict[str, dict]:
+    return {r["name"]: r for r in kinds["VirtualService"]["spec"]["http"]}
+
+
+def test_service_is_internal_and_mesh_routing_meets_it(kinds):
     port = kinds["Service"]["spec"]["ports"][0]
-    assert kinds["Service"]["spec"]["type"] == "NodePort" and port["nodePort"] == 30080
+    # no NodePort: the one way in from outside is the ingress gateway
+    assert kinds["Service"]["spec"]["type"] == "ClusterIP" and "nodePort" not in port
     assert port["targetPort"] == "http" and port["appProtocol"] == "http"
     assert kinds["Service"]["spec"]["selector"].items() <= \
         kinds["Deployment"]["spec"]["template"]["metadata"]["labels"].items()
-    route = kinds["VirtualService"]["spec"]["http"][0]["route"][0]["destination"]
+    route = routes(kinds)["shop"]["route"][0]["destination"]
     assert route == {"host": "shop.shop.svc.cluster.local", "port": {"number": port["port"]}}
     assert kinds["DestinationRule"]["spec"]["host"] == route["host"]
     assert kinds["VirtualService"]["spec"]["gateways"] == [kinds["Gateway"]["metadata"]["name"]]
@@ -260,7 +270,93 @@ def test_gateway_http_only_redirects_to_https(kinds):
 def test_hsts_on_every_route_of_the_virtual_service(kinds):
     # the HTTP server redirects before routing, so these answers all go out over HTTPS
     for route in kinds["VirtualService"]["spec"]["http"]:
-        assert route["headers"] == {"response": {"set": {"Strict-Transport-Security": tls.HSTS}}}
+        assert route["headers"]["response"]["set"]["Strict-Transport-Security"] == tls.HSTS
+    assert routes(kinds)["shop"]["headers"] == \
+        {"response": {"set": {"Strict-Transport-Security": tls.HSTS}}}
+
+
+def _matches(match: dict, path: str) -> bool:
+    uri = match["uri"]
+    return path == uri["exact"] if "exact" in uri else path.startswith(uri["prefix"])
+
+
+@pytest.mark.parametrize("path, internal", [
+    ("/metrics", True), ("/metrics/", True), ("/metrics/x", True),
+    ("/metricsx", False), ("/api/products", False), ("/", False)])
+def test_gateway_answers_the_internal_paths_itself(kinds, path, internal):
+    """edge.tls.INTERNAL_PATHS (the app's /metrics) never reach the pods from outside: the
+    first route answers them with the edge's JSON 404, as the ALB and its lab stand-in do."""
+    first = kinds["VirtualService"]["spec"]["http"][0]
+    assert first["name"] == "internal"
+    assert any(_matches(m, path) for m in first["match"]) is internal
+    assert "match" not in routes(kinds)["shop"]          # the catch-all comes after it
+    assert first["directResponse"] == {"status": 404,
+                                       "body": {"string": tls.INTERNAL_NOT_FOUND_BODY}}
+    assert json.loads(tls.INTERNAL_NOT_FOUND_BODY)["error"]["code"] == "NOT_FOUND"
+    assert first["headers"]["response"]["set"]["Content-Type"] == "application/json"
+
+
+# --- who may reach whom (k8s/access.py) -------------------------------------------------------
+
+def policies(objects) -> dict[str, dict]:
+    return {o["metadata"]["name"]: o["spec"] for o in objects if o["kind"] == "NetworkPolicy"}
+
+
+def test_mesh_mtls_is_strict_for_the_whole_namespace(kinds):
+    peer = kinds["PeerAuthentication"]
+    assert peer["metadata"] == {**peer["metadata"], "name": "default", "namespace": "shop"}
+    assert peer["spec"] == {"mtls": {"mode": "STRICT"}}       # no selector: every pod
+
+
+def test_only_the_ingress_gateway_may_call_the_shop_and_never_its_internal_paths(kinds):
+    """The principal is the service account istioctl gives the istio role's gateway
+    (``<gateway name>-service-account`` in its namespace)."""
+    policy = kinds["AuthorizationPolicy"]["spec"]
+    assert policy["selector"]["matchLabels"] == kinds["Deployment"]["spec"]["selector"]["matchLabels"]
+    assert policy["action"] == "ALLOW"
+    [rule] = policy["rules"]
+    operator = istio_role("vars")["istio_operator"]["spec"]["components"]["ingressGateways"]
+    [gateway] = operator
+    namespace = istio_role("vars")["istio_ingress_namespace"]
+    assert rule["from"] == [{"source": {"principals": [
+        f"cluster.local/ns/{namespace}/sa/{gateway['name']}-service-account"]}}]
+    assert rule["to"] == [{"operation": {"notPaths": list(tls.INTERNAL_PATHS)}}]
+
+
+def test_network_policies_deny_by_default_and_admit_only_istio(objects, kinds):
+    spec = policies(objects)
+    assert spec["shop-default-deny"] == {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
+    [ingress] = spec["shop-ingress"]["ingress"]
+    assert spec["shop-ingress"]["podSelector"]["matchLabels"] == \
+        kinds["Deployment"]["spec"]["selector"]["matchLabels"]
+    assert ingress["from"] == [{"namespaceSelector": {"matchLabels": {
+        "kubernetes.io/metadata.name": istio_role("vars")["istio_ingress_namespace"]}}}]
+    assert {p["port"] for p in ingress["ports"]} == {8000, 15020}   # the app, merged metrics
+    assert container(kinds)["ports"][0]["containerPort"] == 8000
+
+
+def test_egress_covers_the_app_and_the_reaper_and_only_what_they_call(objects, kinds):
+    spec = policies(objects)["shop-egress"]
+    selected = spec["podSelector"]["matchLabels"].items()
+    assert selected <= kinds["Deployment"]["spec"]["template"]["metadata"]["labels"].items()
+    assert selected <= kinds["CronJob"]["spec"]["jobTemplate"]["spec"]["template"]["metadata"][
+        "labels"].items()
+    allowed = {(p["protocol"], p["port"]) for rule in spec["egress"] for p in rule["ports"]}
+    assert allowed == {("UDP", 53), ("TCP", 53), ("TCP", 15012), ("TCP", 5432), ("TCP", 6379),
+                       ("TCP", 443)}
+
+
+def test_egress_to_the_data_tier_follows_the_values():
+    values = merge_values({"egress": {"data_cidrs": ["10.20.0.0/16"], "data_ports": [5433]}})
+    [data] = [r for r in policies(shop_objects(values))["shop-egress"]["egress"]
+              if r["ports"] == [{"protocol": "TCP", "port": 5433}]]
+    assert data["to"] == [{"ipBlock": {"cidr": "10.20.0.0/16"}}]
+
+
+def test_prometheus_scrapes_the_app_through_istios_merged_metrics(kinds):
+    annotations = kinds["Deployment"]["spec"]["template"]["metadata"]["annotations"]
+    assert annotations == {"prometheus.io/scrape": "true", "prometheus.io/port": "8000",
+                           "prometheus.io/path": "/metrics"}
 
 
 def test_gateway_meets_the_istio_roles_gateway_service_and_tls_secret(kinds):
@@ -307,7 +403,7 @@ def test_mesh_limits_follow_the_pool_settings(overrides):
 
 def test_timeouts_let_the_app_answer_first_and_retries_stay_safe(kinds):
     s = Settings()
-    http = kinds["VirtualService"]["spec"]["http"][0]
+    http = routes(kinds)["shop"]
     timeout = int(http["timeout"].rstrip("s"))
     assert timeout > s.pool_timeout + s.statement_timeout_ms / 1000
     assert timeout == mesh.request_timeout_seconds(default_values())

@@ -19,7 +19,7 @@ EXPECTED_OUTPUTS = {
                "app_private_ips", "app_port", "vpc_cidr", "ssh_user"},
     "stage3": {"alb_dns_name", "url", "certificate_validation_records", "repository_url",
                "cluster_name", "service_name"},
-    "stage4": {"k3s_public_ip", "k3s_private_ip", "ssh_user", "namespace", "node_port", "url"},
+    "stage4": {"k3s_public_ip", "k3s_private_ip", "ssh_user", "namespace", "url"},
 }
 DATA_OUTPUTS = {"db_address", "db_port", "db_max_connections", "db_name", "db_user",
                 "db_password", "database_url", "redis_address", "redis_port", "redis_url"}

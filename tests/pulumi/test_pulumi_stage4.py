@@ -1,4 +1,4 @@
-"""Stage 4: a k3s host with restricted API/NodePort access, and the shop's objects from
+"""Stage 4: a k3s host reached from the web only through the gateway, and the shop's objects from
 k8s.manifests created through a kubernetes provider built from the kubeconfig secret."""
 import kubernetes_validate
 import pulumi
@@ -45,11 +45,12 @@ def test_host_counts_and_size(stacks):
     assert len(m.of_type("aws:elasticache/replicationGroup:ReplicationGroup")) == 1
 
 
-def test_api_and_node_port_only_from_admins(stacks):
+def test_only_the_gateway_is_open_to_the_web_and_ssh_and_api_only_to_admins(stacks):
     [sg] = [r for r in stacks["stage4"].mocks.of_type("aws:ec2/securityGroup:SecurityGroup")
             if r.name == "k3s-sg"]
     assert ports_open_to(sg, "0.0.0.0/0") == {tls.HTTP_PORT, tls.HTTPS_PORT} == {80, 443}
-    assert ports_open_to(sg, "198.51.100.7/32") == {22, 6443, 30080}
+    # no NodePort: the shop's Service is ClusterIP, reached through the gateway only
+    assert ports_open_to(sg, "198.51.100.7/32") == {22, 6443}
 
 
 def test_every_shop_object_is_created_through_the_kubeconfig_provider(stacks):
@@ -70,10 +71,11 @@ def test_every_shop_object_is_created_through_the_kubeconfig_provider(stacks):
 
 
 def test_objects_are_the_shared_definitions_unchanged(stacks):
-    by_kind = {r.inputs["kind"]: r for r in _k8s(stacks["stage4"]) if r.typ != PROVIDER}
+    by_name = {(r.inputs["kind"], r.inputs["metadata"]["name"]): r
+               for r in _k8s(stacks["stage4"]) if r.typ != PROVIDER}
     for obj in shop_objects(_values_for({})):
-        recorded = _whole({k: v for k, v in by_kind[obj["kind"]].inputs.items()})
-        assert recorded == obj, obj["kind"]
+        key = (obj["kind"], obj["metadata"]["name"])
+        assert _whole(dict(by_name[key].inputs)) == obj, key
 
 
 def test_namespace_has_sidecar_injection_and_istio_objects_are_custom_resources(stacks):
@@ -81,6 +83,8 @@ def test_namespace_has_sidecar_injection_and_istio_objects_are_custom_resources(
     assert by_kind["Namespace"].inputs["metadata"]["labels"]["istio-injection"] == "enabled"
     for kind in ("Gateway", "VirtualService", "DestinationRule"):
         assert by_kind[kind].typ == f"kubernetes:networking.istio.io/v1:{kind}"
+    for kind in ("PeerAuthentication", "AuthorizationPolicy"):
+        assert by_kind[kind].typ == f"kubernetes:security.istio.io/v1:{kind}"
     assert by_kind["CronJob"].typ == "kubernetes:batch/v1:CronJob"
 
 
@@ -95,8 +99,10 @@ def test_gateway_serves_tls_on_the_ports_the_group_opens(stacks):
     assert (https["mode"], https["credentialName"], https["minProtocolVersion"]) == \
         ("SIMPLE", "shop-tls", "TLSV1_2")
     assert https["cipherSuites"] == list(tls.CIPHERS_TLS12)
-    [route] = by_kind["VirtualService"].inputs["spec"]["http"]
-    assert route["headers"]["response"]["set"] == {"Strict-Transport-Security": tls.HSTS}
+    routes = {r["name"]: r for r in by_kind["VirtualService"].inputs["spec"]["http"]}
+    assert routes["shop"]["headers"]["response"]["set"] == {"Strict-Transport-Security": tls.HSTS}
+    # /metrics is the gateway's own 404, as on the ALB
+    assert routes["internal"]["directResponse"]["status"] == 404
 
 
 def test_url_is_https_at_the_shops_name_or_its_address():
@@ -128,13 +134,14 @@ def test_config_flows_into_the_objects():
     assert run.outputs["namespace"] == "shop-b"
 
 
-def test_node_port_opened_is_the_services_node_port():
-    run = run_stack("stage4", {"shoplab:workload": {"node_port": 31080}})
-    [sg] = [r for r in run.mocks.of_type("aws:ec2/securityGroup:SecurityGroup")
-            if r.name == "k3s-sg"]
-    assert 31080 in ports_open_to(sg, "198.51.100.7/32")
-    [svc] = [r for r in _k8s(run) if r.typ == "kubernetes:core/v1:Service"]
-    assert svc.inputs["spec"]["ports"][0]["nodePort"] == 31080
+def test_pods_reach_the_data_tier_only_in_the_stacks_vpc_on_its_ports(stacks):
+    [policy] = [r for r in _k8s(stacks["stage4"])
+                if r.typ == "kubernetes:networking.k8s.io/v1:NetworkPolicy"
+                and r.inputs["metadata"]["name"].endswith("-egress")]
+    k = knobs.from_stack_file("stage4")
+    rules = {tuple(p["port"] for p in rule["ports"]): rule["to"]
+             for rule in policy.inputs["spec"]["egress"]}
+    assert rules[(k.int("dbPort"), k.int("cachePort"))] == [{"ipBlock": {"cidr": k.get("vpcCidr")}}]
 
 
 def test_host_only_before_k3s_exists():
@@ -160,7 +167,8 @@ def test_mesh_sized_beyond_the_database_is_refused():
 def test_built_in_objects_validate_against_the_kubernetes_schema(stacks):
     built_in = [_whole(dict(r.inputs)) for r in _k8s(stacks["stage4"])
                 if r.typ != PROVIDER and "istio.io" not in r.typ]
-    assert len(built_in) == 8
+    # the 10 built-in objects of shop_objects (3 NetworkPolicies among them) and the Secret
+    assert len(built_in) == 11
     for obj in built_in:
         if is_secret(obj.get("stringData")):
             obj["stringData"] = obj["stringData"]["value"]
