@@ -111,7 +111,7 @@ POLICIES = [
     _resource("ecs-task-not-privileged", MANDATORY,
               "no ECS container is privileged, runs as root (user 0/root) or adds Linux "
               "capabilities", compute.ecs_task_not_privileged),
-    _resource("ecs-read-only-root", ADVISORY,
+    _resource("ecs-read-only-root", MANDATORY,
               "every ECS container has readonlyRootFilesystem: true",
               compute.ecs_read_only_root),
     _resource("ecr-scan-on-push-immutable-tags", MANDATORY,

@@ -27,6 +27,7 @@ from shoplab_infra.tagging import tags
 _EXECUTION_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"
 _CONTAINER = "shop"         # the task definition's serving container
 _MIGRATE = "migrate"        # ...and the one that runs before it
+_SCRATCH = "tmp"            # the task's scratch volume, mounted on /tmp in both
 _DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
 
 
@@ -140,7 +141,9 @@ class ContainerService(pulumi.ComponentResource):
         region = aws.get_region_output(opts=pulumi.InvokeOptions(parent=self)).region
 
         def settings_and_logs(stream_prefix: str) -> dict:
-            """What both containers get: the image, the app's settings, the user, the logs."""
+            """What both containers get: the image, the app's settings, the user, the logs, and
+            the hardening the stage-4 pods have: a read-only root with /tmp the one writable
+            place (the task's scratch volume; the image writes nothing elsewhere)."""
             return {
                 "image": image,
                 "environment": [{"name": k, "value": v}
@@ -148,7 +151,9 @@ class ContainerService(pulumi.ComponentResource):
                 "secrets": [{"name": k, "valueFrom": pulumi.Output.format("{0}:{1}::",
                                                                           self.secret.arn, k)}
                             for k in sorted(args.secrets)],
-                "readonlyRootFilesystem": False,
+                "readonlyRootFilesystem": True,
+                "mountPoints": [{"sourceVolume": _SCRATCH, "containerPath": "/tmp",
+                                 "readOnly": False}],
                 "user": "10001",
                 "logConfiguration": {"logDriver": "awslogs", "options": {
                     "awslogs-group": log_group.name, "awslogs-region": region,
@@ -177,6 +182,8 @@ class ContainerService(pulumi.ComponentResource):
             runtime_platform=aws.ecs.TaskDefinitionRuntimePlatformArgs(
                 operating_system_family="LINUX", cpu_architecture="X86_64"),
             container_definitions=pulumi.Output.json_dumps([migrate, container]),
+            # a bind mount on the task's ephemeral storage, shared by its containers
+            volumes=[aws.ecs.TaskDefinitionVolumeArgs(name=_SCRATCH)],
             tags=t("task"), opts=child)
         self.service = aws.ecs.Service(
             f"{name}-service", cluster=self.cluster.arn, task_definition=self.task_definition.arn,

@@ -49,7 +49,6 @@ NOT_MET_YET = {
     "ecs-tasks-no-public-ip": {"stage3"},                             # no NAT gateway
     "rds-managed-master-password": {"stage2", "stage3", "stage4"},    # the program sets it
     "cache-auth-required": {"stage2", "stage3", "stage4"},            # no AUTH token yet
-    "ecs-read-only-root": {"stage3"},                                 # readonlyRootFilesystem off
 }
 
 

@@ -122,6 +122,18 @@ def test_tasks_run_the_pushed_image_by_digest_and_migrate_before_serving(stacks)
     assert "portMappings" not in migrate and "healthCheck" not in migrate
 
 
+def test_containers_run_on_a_read_only_root_with_tmp_the_one_writable_place(stacks):
+    """As tests/container runs the image (--read-only, /tmp on tmpfs) and the stage-4 pods."""
+    task, containers = _containers(stacks["stage3"])
+    [volume] = task.inputs["volumes"]
+    assert "efsVolumeConfiguration" not in volume and "dockerVolumeConfiguration" not in volume
+    for name, container in containers.items():
+        assert container["readonlyRootFilesystem"] is True, name
+        assert container["mountPoints"] == [{"sourceVolume": volume["name"],
+                                             "containerPath": "/tmp", "readOnly": False}], name
+        assert container["user"] == "10001", name
+
+
 def test_first_up_creates_the_repository_and_no_service():
     run = run_stack("stage3", {"shoplab:imageDigest": ""})
     m = run.mocks
