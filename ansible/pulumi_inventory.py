@@ -20,8 +20,8 @@ What each stage yields (outputs: pulumi/README.md, "Outputs"):
   stage4  host k3s1 in stage4 (ansible_host = k3s_public_ip, shop_private_address =
           k3s_private_ip), for ansible/stage4.yml
 Every stage: each plain output `x` as the group var `pulumi_x` of all. Secret outputs
-(db_password, database_url; "[secret]" without --show-secrets) are never copied: the
-secrets come from the AWS vault.
+(db_password, database_url, redis_url, redis_auth_token; "[secret]" without --show-secrets)
+are never copied: the secrets come from the AWS vault.
 
 The inventory also refuses (exit 1) when a file of its group_vars/host_vars holds a vault
 that is not labelled `aws` (`$ANSIBLE_VAULT;1.2;AES256;aws`): one encrypted without
@@ -35,7 +35,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]          # the repository root
-SECRET_OUTPUTS = {"db_password", "database_url"}
+SECRET_OUTPUTS = {"db_password", "database_url", "redis_url", "redis_auth_token"}
 AWS_VAULT_ID = "aws"
 REQUIRED = {
     "stage1": ("host_public_ip",),

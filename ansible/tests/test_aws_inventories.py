@@ -173,6 +173,18 @@ def test_stage1_volume_becomes_postgresqls_data_device(session_tmp, aws_inventor
         {"postgresql_data_device": ""}
 
 
+def test_stage2_app_reaches_elasticache_over_tls_with_the_vaults_auth_token(
+        session_tmp, aws_inventories):
+    """The stack's plain outputs (address, port) and the vault's secret (ElastiCache's AUTH
+    token), never the secret redis_url output, which the inventory does not copy."""
+    out = recorded(2)
+    redis = debug_vars(aws_inventories[2], "app1", outputs_env(session_tmp, 2),
+                       "shop_app_redis_url")
+    assert redis["shop_app_redis_url"] == (
+        f"rediss://:{TEST_VAULT['vault_redis_password']}@{out['redis_address']}:"
+        f"{out['redis_port']}/0")
+
+
 def test_stage4_vars_from_the_outputs_the_artefacts_and_the_vault(session_tmp, aws_inventories):
     env = outputs_env(session_tmp, 4)
     inv = aws_inventories[4]

@@ -95,7 +95,7 @@ POLICIES = [
     _resource("cache-encrypted-in-transit", MANDATORY,
               "ElastiCache Redis requires TLS (transitEncryptionEnabled, mode not 'preferred')",
               data.cache_encrypted_in_transit),
-    _resource("cache-auth-required", ADVISORY,
+    _resource("cache-auth-required", MANDATORY,
               "ElastiCache Redis requires AUTH: an authToken or RBAC userGroupIds",
               data.cache_auth_required),
     # --- compute (rules_compute) -----------------------------------------------------------

@@ -134,7 +134,9 @@ def _data_outputs(db: Database, cache: Cache, k: Knobs) -> dict:
     return {"db_address": db.address, "db_port": db.port, "db_name": k.get("dbName"),
             "db_max_connections": k.int("dbMaxConnections"),
             "db_user": k.get("dbUser"), "db_password": db.password, "database_url": db.url,
-            "redis_address": cache.address, "redis_port": cache.port, "redis_url": cache.url}
+            "redis_address": cache.address, "redis_port": cache.port, "redis_url": cache.url,
+            # null without in-transit encryption (ElastiCache's AUTH needs TLS)
+            "redis_auth_token": cache.auth_token}
 
 
 def _load_balancer(stage: str, k: Knobs, tls: TlsSpec, network: Network,

@@ -48,7 +48,6 @@ NOT_MET_YET = {
     "ec2-no-public-ip-behind-load-balancer": {"stage2"},              # no NAT gateway
     "ecs-tasks-no-public-ip": {"stage3"},                             # no NAT gateway
     "rds-managed-master-password": {"stage2", "stage3", "stage4"},    # the program sets it
-    "cache-auth-required": {"stage2", "stage3", "stage4"},            # no AUTH token yet
 }
 
 

@@ -2,7 +2,7 @@
 import pytest
 
 from stack_harness import run_stack
-from mock_records import ingress, ports_open_to
+from mock_records import ingress, is_secret, ports_open_to, unwrap
 
 SG = "aws:ec2/securityGroup:SecurityGroup"
 
@@ -87,11 +87,28 @@ def test_database_private_encrypted_with_connection_parameters(stacks):
     assert "idle_in_transaction_session_timeout" in values
 
 
-def test_redis_encrypted_and_url_matches(stacks):
-    [redis] = stacks["stage2"].mocks.of_type("aws:elasticache/replicationGroup:ReplicationGroup")
+def test_redis_encrypted_with_auth_and_url_matches(stacks):
+    run = stacks["stage2"]
+    [redis] = run.mocks.of_type("aws:elasticache/replicationGroup:ReplicationGroup")
     assert redis.inputs["atRestEncryptionEnabled"] is True
+    assert redis.inputs["transitEncryptionEnabled"] is True
     assert redis.inputs["nodeType"] == "cache.t3.micro" and redis.inputs["port"] == 6379
-    assert stacks["stage2"].outputs["redis_url"].startswith("rediss://master.cache-redis.")
+    assert is_secret(redis.inputs["authToken"])
+    token = unwrap(redis.inputs["authToken"])
+    [generated] = [r for r in run.mocks.of_type("random:index/randomPassword:RandomPassword")
+                   if r.name == "cache-auth-token"]
+    assert (generated.inputs["length"], generated.inputs["special"]) == (64, False)
+    assert run.outputs["redis_auth_token"] == token
+    assert run.outputs["redis_url"].startswith(f"rediss://:{token}@master.cache-redis.")
+    assert {"redis_url", "redis_auth_token"} <= run.secret_outputs
+
+
+def test_redis_without_tls_has_no_auth_token():
+    run = run_stack("stage2", {"shoplab:cacheTransitEncryption": False})
+    [redis] = run.mocks.of_type("aws:elasticache/replicationGroup:ReplicationGroup")
+    assert "authToken" not in redis.inputs            # ElastiCache takes AUTH only over TLS
+    assert run.outputs["redis_url"].startswith("redis://master.cache-redis.")
+    assert run.outputs["redis_auth_token"] is None
 
 
 def test_outputs_for_the_inventory(stacks):
