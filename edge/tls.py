@@ -31,10 +31,10 @@ ALB_SSL_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 ACME_CHALLENGE_PATH = "/.well-known/acme-challenge/"
 # ALB path patterns (case-sensitive): "/x" exactly, "/x/*" everything below it
 INTERNAL_PATHS = ("/metrics", "/metrics/*")
-# what the edge answers for them itself (404): the app's JSON error envelope
-INTERNAL_NOT_FOUND_BODY = json.dumps(
-    {"success": False, "error": {"code": "NOT_FOUND", "message": "Not found"}},
-    separators=(",", ":"))
+# what the edge answers for them itself: a 404 with this error in the app's JSON envelope
+INTERNAL_NOT_FOUND = {"code": "NOT_FOUND", "message": "Not found"}
+INTERNAL_NOT_FOUND_BODY = json.dumps({"success": False, "error": INTERNAL_NOT_FOUND},
+                                     separators=(",", ":"))
 HTTP_PORT = 80
 HTTPS_PORT = 443
 
@@ -44,4 +44,5 @@ def facts() -> dict:
     return {"hsts": HSTS, "hsts_max_age": HSTS_MAX_AGE, "protocols": list(PROTOCOLS),
             "ciphers_tls12": list(CIPHERS_TLS12), "alb_ssl_policy": ALB_SSL_POLICY,
             "acme_challenge_path": ACME_CHALLENGE_PATH, "http_port": HTTP_PORT,
-            "https_port": HTTPS_PORT, "internal_paths": list(INTERNAL_PATHS)}
+            "https_port": HTTPS_PORT, "internal_paths": list(INTERNAL_PATHS),
+            "internal_not_found": dict(INTERNAL_NOT_FOUND)}

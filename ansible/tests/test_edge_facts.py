@@ -27,9 +27,11 @@ def test_haproxy_role_defaults_are_the_edge_table():
     assert d["haproxy_tls_ciphers"] == list(tls.CIPHERS_TLS12)
     assert d["haproxy_hsts"] == tls.HSTS
     assert d["haproxy_internal_paths"] == list(tls.INTERNAL_PATHS)
+    assert d["haproxy_internal_not_found"] == tls.INTERNAL_NOT_FOUND
     assert (d["haproxy_http_port"], d["haproxy_https_port"]) == (tls.HTTP_PORT, tls.HTTPS_PORT)
     g = yaml.safe_load((ROOT / "ansible/group_vars/all/alb.yml").read_text())
     assert g["haproxy_internal_paths"] == "{{ shoplab_edge.internal_paths }}"
+    assert g["haproxy_internal_not_found"] == "{{ shoplab_edge.internal_not_found }}"
 
 
 def test_group_vars_read_the_table_not_literals():
