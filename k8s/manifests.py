@@ -261,8 +261,9 @@ def reaper_cron_job(values: dict) -> dict:
                         # (PostgreSQL and Redis, managed services outside the cluster, and
                         # Stripe) is outside the mesh, so the namespace's STRICT mTLS (which
                         # governs connections into meshed pods, k8s/access.py) never applies
-                        # to it; the egress NetworkPolicy does. The label is the current form (the same-named annotation is
-                        # deprecated); it works whether or not Istio injects native sidecars.
+                        # to it; the egress NetworkPolicy does. The label is the current form
+                        # (the same-named annotation is deprecated); it works whether or not
+                        # Istio injects native sidecars.
                         "metadata": {"labels": {**labels, "sidecar.istio.io/inject": "false"}},
                         "spec": {
                             "restartPolicy": "Never",
