@@ -88,10 +88,10 @@ def arm_vars(arm: str, stage: str) -> dict:
     if arm in POOLER_MODES:   # through the stage's pgbouncer (its inventory's pool sizes)
         return {**out, "shop_db_via_pgbouncer": True, "pgbouncer_pool_mode": POOLER_MODES[arm]}
     out["shop_db_via_pgbouncer"] = False
-    if stage != "1":          # PostgreSQL on its own host: open it to the app hosts
-        out["postgresql_listen_addresses"] = "*"
+    if stage != "1":          # PostgreSQL on its own host: open it to the app hosts, over TLS
+        out["postgresql_listen_addresses"] = "*"   # only (as RDS, which requires it)
         out["postgresql_hba_entries"] = [{
-            "type": "host", "database": "{{ shop_db_name }}", "user": "{{ shop_db_user }}",
+            "type": "hostssl", "database": "{{ shop_db_name }}", "user": "{{ shop_db_user }}",
             "address": "{{ lab_network_cidr }}", "method": "scram-sha-256"}]
     return out
 

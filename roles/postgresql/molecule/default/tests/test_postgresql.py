@@ -62,3 +62,31 @@ def test_role_setting_applies_to_sessions(host, password):
     out = host.check_output(
         f"PGPASSWORD={password} psql -XAt -h 127.0.0.1 -U shop shop -c 'SHOW statement_timeout'")
     assert out == "5s"
+
+
+def test_tls_with_the_given_certificate_verified_against_the_lab_ca(host, password):
+    """libpq's verify-full (what the lab's app uses): the chain to the lab CA and the name."""
+    out = host.check_output(
+        f"PGPASSWORD={password} psql -XAt 'host=localhost dbname=shop user=shop "
+        "sslmode=verify-full sslrootcert=/etc/ssl/lab-ca.crt' "
+        "-c 'SELECT ssl, version FROM pg_stat_ssl WHERE pid = pg_backend_pid()'")
+    ssl, version = out.split("|")
+    assert ssl == "t" and version in ("TLSv1.2", "TLSv1.3")
+    assert psql_super(host, "SHOW ssl_min_protocol_version") == "TLSv1.2"
+    key = host.file("/etc/postgresql/15/main/tls/server.key")
+    assert key.user == "postgres" and key.mode == 0o600
+
+
+def test_a_name_the_certificate_does_not_carry_is_refused(host, password):
+    """Same server and CA, but reached under the container's own name, which the certificate
+    does not carry: verify-full refuses it."""
+    name = host.check_output("hostname")
+    r = host.run(f"PGPASSWORD={password} psql -XAt 'host={name} hostaddr=127.0.0.1 "
+                 "dbname=shop user=shop sslmode=verify-full sslrootcert=/etc/ssl/lab-ca.crt' "
+                 "-c 'SELECT 1'")
+    assert r.rc != 0 and "does not match host name" in r.stderr
+
+
+def test_tcp_rules_beyond_loopback_require_tls(host):
+    hba = host.file("/etc/postgresql/15/main/pg_hba.conf").content_string
+    assert "hostssl    shop    shop    10.0.0.0/8    scram-sha-256" in hba
