@@ -40,7 +40,7 @@ lab-report: ## the full stage report of a running lab (ramp, no-think, journey, 
 	  --podman-prefix $(LAB_CONTAINER_PREFIX) \
 	  $(if $(LAB_DEPLOY_SECONDS),--deploy-seconds $(LAB_DEPLOY_SECONDS)) $(LOADTEST_ARGS)
 
-capacity: ## capacity rounds of one lab config, arms interleaved: make capacity CONFIG=2 [PROFILE=stack ROUNDS=3 ARMS=shoplab]
+capacity: deps collections image ## capacity rounds of one lab config, arms interleaved: make capacity CONFIG=2 [PROFILE=stack ROUNDS=3 ARMS=shoplab]
 	$(PY) -m loadtest.capacity run --config $(CONFIG) --profile $(PROFILE) --rounds $(ROUNDS) \
 	  --arms $(ARMS) --credits $(CREDITS) $(CAPACITY_ARGS)
 	$(PY) -m loadtest.capacity_report
@@ -51,7 +51,7 @@ capacity-all: ## the whole matrix (hours; resumable: each round is kept as it fi
 bench: ## listing vs trivial route and 100k vs 50 products, caches off and on, on two stacks it starts
 	$(PY) -m loadtest.bench $(BENCH_ARGS)
 
-experiments: ## the reference's tuning claims on the sized lab: pgbouncer modes, health-check interval (capacity/arms.py)
+experiments: deps collections image ## the reference's tuning claims on the sized lab: pgbouncer modes, health-check interval (capacity/arms.py)
 	$(PY) -m loadtest.capacity run --config $(EXPERIMENT_CONFIG) --profile reference \
 	  --rounds $(ROUNDS) --arms $(EXPERIMENT_ARMS) $(CAPACITY_ARGS)
 	$(PY) -m loadtest.capacity_report
