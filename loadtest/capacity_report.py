@@ -5,7 +5,10 @@
 
 Rounds are grouped by configuration, size profile, credits and arm (the round directory's
 parent: ``<config>-<profile>-<arm>[-exhausted]``). Quick rounds are pipeline checks and never
-count. Per group: the median of each round's capacity with its min and max, the cause most
+count. Rounds of one ``make capacity`` follow one another within minutes, and the machine's
+speed moves between such runs: a group reports the rounds of its newest run only, and a ratio
+(one arm or configuration over another) takes both sides from the newest run that measured
+both. Per group: the median of each round's capacity with its min and max, the cause most
 rounds named, the generator's largest CPU share, ``valid`` (no round had an invalid step),
 and the rounds taken on a busy machine. Monthly cost is the Pulumi cost model's for the
 resources the profile stands for (``reference``: the reference's own; ``stack``: Shoplab's
@@ -154,22 +157,46 @@ def arm_summary(group: list[dict]) -> dict:
     }
 
 
+# a longer pause between two rounds starts another run (a run's rounds are minutes apart)
+RUN_GAP_S = 30 * 60
+
+
+def number_runs(all_rounds: list[dict]) -> None:
+    """Set each round's ``run``: 0 for the oldest run, counting up; rounds without times (written
+    before rounds recorded them) are one run."""
+    run, last_end = 0, None
+    for r in sorted(all_rounds, key=lambda r: r.get("started") or 0):
+        start = r.get("started")
+        if start is not None and last_end is not None and start - last_end > RUN_GAP_S:
+            run += 1
+        r["run"] = run
+        last_end = r.get("finished") or start or last_end
+
+
 def build(results: Path = RESULTS) -> dict:
     groups: dict[tuple, list[dict]] = {}
-    for r in rounds(results):
-        if r.get("lab_cores_per_vcpu", DEFAULT_CORES_PER_VCPU) != DEFAULT_CORES_PER_VCPU:
-            continue          # a calibration at another scale: its own directory, not the matrix
+    measured = [r for r in rounds(results)
+                # a calibration at another scale: its own directory, not the matrix
+                if r.get("lab_cores_per_vcpu", DEFAULT_CORES_PER_VCPU) == DEFAULT_CORES_PER_VCPU]
+    number_runs(measured)
+    for r in measured:
         key = (r["profile"], r.get("credits", "burst"), r["config"], r["arm"])
         groups.setdefault(key, []).append(r)
     out: dict = {"slo": {"p95_ms": SLO["p95_ms"], "error_rate": SLO["error_rate"]},
                  "profile": "reference", "stages": {}, "stack_profile": {"stages": {}},
                  "credits_exhausted": {"profile": "reference", "stages": {}}}
+    blocks: dict[int, tuple[dict, list]] = {}
     for (profile, credits, config, arm), group in sorted(groups.items()):
         if credits == "exhausted":
-            where = out["credits_exhausted"]["stages"]
+            block = out["credits_exhausted"]
         else:
-            where = out["stages"] if profile == "reference" else out["stack_profile"]["stages"]
-        where.setdefault(config, {})[arm] = arm_summary(group)
+            block = out if profile == "reference" else out["stack_profile"]
+        newest = max(r["run"] for r in group)
+        block["stages"].setdefault(config, {})[arm] = arm_summary(
+            [r for r in group if r["run"] == newest])
+        blocks.setdefault(id(block), (block, []))[1].extend(group)
+    for block, block_rounds in blocks.values():
+        block["ratios"] = ratios(block["stages"], block_rounds)
     out["experiments"] = experiments(out["stages"])
     return out
 
@@ -204,19 +231,33 @@ def experiments(stages: dict) -> dict:
     return out
 
 
-def ratios(stages: dict) -> dict:
-    """The performance targets' ratios, where both sides exist."""
-    def users(config, arm):
-        return (stages.get(config, {}).get(arm) or {}).get("capacity_users_at_slo")
+def ratios(stages: dict, group_rounds: list[dict] | None = None) -> dict:
+    """The performance targets' ratios of users at the SLO, where both sides exist: medians of
+    ``stages``, or with ``group_rounds`` (numbered by ``number_runs``) of the rounds of the
+    newest run that measured both sides."""
+    pairs = [(f"{config}: shoplab / reference_shaped", (config, "shoplab"),
+              (config, "reference_shaped")) for config in stages]
+    pairs.append(("2 with two app hosts / with one (shoplab)", ("2", "shoplab"),
+                  ("2-one-app-host", "shoplab")))
     out = {}
-    for config in stages:
-        s, r = users(config, "shoplab"), users(config, "reference_shaped")
-        if s and r:
-            out[f"{config}: shoplab / reference_shaped"] = round(s / r, 2)
-    two, one = users("2", "shoplab"), users("2-one-app-host", "shoplab")
-    if two and one:
-        out["2 with two app hosts / with one (shoplab)"] = round(two / one, 2)
+    for name, a, b in pairs:
+        ua, ub = _paired_users(stages, group_rounds, a, b)
+        if ua and ub:
+            out[name] = round(ua / ub, 2)
     return out
+
+
+def _paired_users(stages: dict, group_rounds: list[dict] | None, *sides: tuple) -> list:
+    if group_rounds is None:
+        return [(stages.get(c, {}).get(arm) or {}).get("capacity_users_at_slo") for c, arm in sides]
+    of = {side: [r for r in group_rounds if (r["config"], r["arm"]) == side
+                 and r["capacity_users_at_slo"] is not None] for side in sides}
+    common = set.intersection(*({r["run"] for r in of[side]} for side in sides))
+    if not common:
+        return [None] * len(sides)
+    run = max(common)
+    return [statistics.median(r["capacity_users_at_slo"] for r in of[side] if r["run"] == run)
+            for side in sides]
 
 
 def markdown(data: dict) -> str:
@@ -227,10 +268,11 @@ def markdown(data: dict) -> str:
              "with the reference's internet figures. Cost per 1,000 users is an estimate: the "
              "monthly AWS price of the resources the profile stands for, divided by what their "
              "instance-sized lab stand-ins held.", ""]
-    for title, block in (("Reference profile (the reference's instance classes)", data["stages"]),
-                         ("Stack profile (Shoplab's instance classes)", data["stack_profile"]["stages"]),
+    for title, where in (("Reference profile (the reference's instance classes)", data),
+                         ("Stack profile (Shoplab's instance classes)", data["stack_profile"]),
                          ("Reference profile, CPU credits exhausted (t2 at its baseline)",
-                          data["credits_exhausted"]["stages"])):
+                          data["credits_exhausted"])):
+        block = where["stages"]
         if not block:
             continue
         lines += [f"## {title}", "",
@@ -265,8 +307,8 @@ def markdown(data: dict) -> str:
             for arm, a in arms.items():
                 lines.append(f"| {config} | {arm} | {_span(a, 'app_cpu_ms_per_request', '.2f')} "
                              f"| {_span(a, 'machine_speed_mloops', '.2f')} |")
-        lines.append("")
-        for name, value in ratios(block).items():
+        lines += ["", "Ratios of users at the SLO, both sides from one run:", ""]
+        for name, value in where.get("ratios", ratios(block)).items():
             lines.append(f"- {name}: **{value}x**")
         lines.append("")
     if data.get("experiments"):

@@ -212,6 +212,29 @@ def test_the_report_takes_medians_over_rounds_and_ignores_quick_ones(tmp_path):
     assert "| 1 | shoplab | 120 (100-150)" in capacity_report.markdown(data)
 
 
+def test_each_arm_reports_its_newest_run_and_a_ratio_takes_both_sides_from_one_run(tmp_path):
+    hour = 3600.0
+
+    def timed(start: float) -> dict:
+        return {"started": start, "finished": start + 600}
+    # yesterday's run: two app hosts against one, on a slow machine
+    for n, (config, users) in enumerate([("2", 130), ("2-one-app-host", 50), ("2", 120),
+                                         ("2-one-app-host", 50)]):
+        write_round(tmp_path, config, "shoplab", users, 80, n=n, extra=timed(n * 700))
+    # today's run, hours later: both arms of stage 2 on a faster machine
+    for n, (arm, users) in enumerate([("shoplab", 300), ("reference_shaped", 250),
+                                      ("shoplab", 250), ("reference_shaped", 300)], start=4):
+        write_round(tmp_path, "2", arm, users, 150, n=n, extra=timed(10 * hour + n * 700))
+    data = capacity_report.build(tmp_path)
+    two = data["stages"]["2"]["shoplab"]
+    assert (two["capacity_users_at_slo"], two["rounds"]) == (275, 2)     # today's rounds only
+    assert data["stages"]["2-one-app-host"]["shoplab"]["rounds"] == 2
+    # scaling from yesterday's run, which measured both (125 / 50), not today's 275 / 50
+    assert data["ratios"] == {"2: shoplab / reference_shaped": 1.0,
+                              "2 with two app hosts / with one (shoplab)": 2.5}
+    assert "- 2 with two app hosts / with one (shoplab): **2.5x**" in capacity_report.markdown(data)
+
+
 def test_health_checks_probe_every_target_each_interval_until_stopped():
     import http.server
     import threading
