@@ -35,7 +35,8 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]          # the repository root
-SECRET_OUTPUTS = {"db_password", "database_url", "redis_url", "redis_auth_token"}
+SECRET_OUTPUTS = {"db_password", "db_app_password", "database_url", "migration_database_url",
+                  "redis_url", "redis_auth_token"}
 AWS_VAULT_ID = "aws"
 REQUIRED = {
     "stage1": ("host_public_ip",),

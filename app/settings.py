@@ -24,7 +24,7 @@ def _bool(value: str) -> bool:
 @dataclass(frozen=True)
 class Settings:
     # --- services -------------------------------------------------------------------------
-    database_url: str = _env("DATABASE_URL", "postgresql://shop@127.0.0.1:5432/shop",
+    database_url: str = _env("DATABASE_URL", "postgresql://shop_app@127.0.0.1:5432/shop",
                              help="libpq URL of PostgreSQL or of pgbouncer in front of it")
     redis_url: str = _env("REDIS_URL", "redis://127.0.0.1:6379/0",
                           help="Redis for carts and rate limits")

@@ -90,9 +90,10 @@ def arm_vars(arm: str, stage: str) -> dict:
     out["shop_db_via_pgbouncer"] = False
     if stage != "1":          # PostgreSQL on its own host: open it to the app hosts, over TLS
         out["postgresql_listen_addresses"] = "*"   # only (as RDS, which requires it)
-        out["postgresql_hba_entries"] = [{
-            "type": "hostssl", "database": "{{ shop_db_name }}", "user": "{{ shop_db_user }}",
-            "address": "{{ lab_network_cidr }}", "method": "scram-sha-256"}]
+        out["postgresql_hba_entries"] = [{   # the app and, for the migrations, the owner
+            "type": "hostssl", "database": "{{ shop_db_name }}", "user": user,
+            "address": "{{ lab_network_cidr }}", "method": "scram-sha-256"}
+            for user in ("{{ shop_db_user }}", "{{ shop_db_owner }}")]
     return out
 
 

@@ -8,11 +8,16 @@ definition (Pulumi) and the stage-4 objects (``k8s.manifests``) both read it.
 from __future__ import annotations
 
 from app.settings import Settings
+from sql import OWNER_URL_ENV
 
 # Settings that carry credentials: referenced from the Secret, never put in the ConfigMap.
 # STRIPE_API_BASE is only a URL (the fake Stripe in the lab), so it stays in the ConfigMap.
 SECRET_SETTINGS = ("DATABASE_URL", "REDIS_URL", "JWT_SECRET",
                    "STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET")
+# The migrator's own credential (the schema owner's URL, sql.OWNER_URL_ENV): not an app
+# setting. In the same Secret or task secret when the deployment has it, but only the migrate
+# container reads it; without it the migrations run as DATABASE_URL's role.
+MIGRATOR_SECRETS = (OWNER_URL_ENV,)
 
 # The reaper (app/reaper.py): one pass per run (expire lapsed order holds, retry refunds of
 # late payments, purge idempotency keys older than 24 h); exit 0 when the pass completed,

@@ -15,8 +15,9 @@ import copy
 
 from capacity.shapes import shape
 from k8s import access, mesh
-from k8s.app_env import (MIGRATE_COMMAND, REAPER_COMMAND, REAPER_DEADLINE_SECONDS,
-                         REAPER_INTERVAL_MINUTES, SECRET_SETTINGS, app_config)
+from k8s.app_env import (MIGRATE_COMMAND, MIGRATOR_SECRETS, REAPER_COMMAND,
+                         REAPER_DEADLINE_SECONDS, REAPER_INTERVAL_MINUTES, SECRET_SETTINGS,
+                         app_config)
 from k8s.naming import labels as _labels, meta as _meta, part_of, selector as _selector
 
 def default_values() -> dict:
@@ -92,23 +93,28 @@ def config_map(values: dict) -> dict:
 
 
 def secret_object(values: dict, string_data: dict[str, str]) -> dict:
-    """The Secret the Deployment reads, built at deploy time from vaulted/Pulumi-secret data."""
+    """The Secret the Deployment reads, built at deploy time from vaulted/Pulumi-secret data:
+    every app secret (required) and the migrator's (k8s.app_env.MIGRATOR_SECRETS) if given."""
     missing = [k for k in SECRET_SETTINGS if not string_data.get(k)]
     if missing:
         raise ValueError(f"secret data lacks {', '.join(missing)}")
+    keys = SECRET_SETTINGS + tuple(k for k in MIGRATOR_SECRETS if string_data.get(k))
     return {"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
             "metadata": _meta(values, values["secret_name"]),
-            "stringData": {k: string_data[k] for k in SECRET_SETTINGS}}
+            "stringData": {k: string_data[k] for k in keys}}
 
 
-def _env_sources(values: dict) -> dict:
-    """The app's settings in a container: the ConfigMap whole, each secret from the Secret."""
+def _env_sources(values: dict, migrator: bool = False) -> dict:
+    """The app's settings in a container: the ConfigMap whole, each secret from the Secret;
+    for the migrations also the owner's URL, when the Secret has it."""
+    def ref(key: str, **optional) -> dict:
+        return {"name": key, "valueFrom": {"secretKeyRef": {
+            "name": values["secret_name"], "key": key, **optional}}}
     return {
         "envFrom": [{"configMapRef": {"name": f"{values['name']}-config"}}],
-        "env": [{"name": "PYTHONDONTWRITEBYTECODE", "value": "1"}] + [
-            {"name": key, "valueFrom": {"secretKeyRef": {"name": values["secret_name"],
-                                                          "key": key}}}
-            for key in SECRET_SETTINGS],
+        "env": [{"name": "PYTHONDONTWRITEBYTECODE", "value": "1"}]
+        + [ref(key) for key in SECRET_SETTINGS]
+        + ([ref(key, optional=True) for key in MIGRATOR_SECRETS] if migrator else []),
     }
 
 
@@ -161,7 +167,7 @@ def _container(values: dict) -> dict:
     }
 
 
-def _command_container(values: dict, name: str, command: tuple) -> dict:
+def _command_container(values: dict, name: str, command: tuple, migrator: bool = False) -> dict:
     """One short Python process of the shop's image with the shop's settings and hardening
     (``reaper_resources``): the reaper's pass, the migrations."""
     return {
@@ -169,7 +175,7 @@ def _command_container(values: dict, name: str, command: tuple) -> dict:
         "image": values["image"],
         "imagePullPolicy": values["image_pull_policy"],
         "command": list(command),
-        **_env_sources(values),
+        **_env_sources(values, migrator),
         "resources": copy.deepcopy(values["reaper_resources"]),
         "securityContext": _container_security(),
         "volumeMounts": [dict(_TMP_MOUNT)],
@@ -181,8 +187,9 @@ def _migrate_container(values: dict) -> dict:
     version serves only after they exited 0; pods started together apply each file once (the
     migrator's advisory lock), and it is a no-op when the schema is current. Istio 1.27 injects
     its proxy as a native sidecar on Kubernetes >= 1.29 (the k3s role's v1.33): the proxy is
-    an init container started before this one, so the migrations have the pod's network."""
-    return _command_container(values, "migrate", MIGRATE_COMMAND)
+    an init container started before this one, so the migrations have the pod's network. It
+    alone reads the schema owner's URL (k8s.app_env.MIGRATOR_SECRETS)."""
+    return _command_container(values, "migrate", MIGRATE_COMMAND, migrator=True)
 
 
 def deployment(values: dict) -> dict:

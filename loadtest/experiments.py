@@ -45,7 +45,9 @@ def load(stack, seconds, conns=200, paths=None, label="") -> dict:
 
 
 def server_connections(stack) -> int:
-    return stack.psql("SELECT count(*) FROM pg_stat_activity WHERE usename = 'shop'")[0][0]
+    """The app role's connections to PostgreSQL (pgbouncer's server side, or the pools')."""
+    return stack.psql("SELECT count(*) FROM pg_stat_activity WHERE usename = %s",
+                      (stacks.devstack.DB_USER,))[0][0]
 
 
 def best_over_worst(rps: dict) -> tuple[float, str]:

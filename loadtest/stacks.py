@@ -21,6 +21,7 @@ sys.path.insert(0, str(ROOT / "tools"))
 import devstack  # noqa: E402  (tools/ is not a package)
 
 from app.settings import Settings  # noqa: E402
+from sql import OWNER_URL_ENV  # noqa: E402
 
 # load from one loopback IP would hit the per-IP rate limit within a second; the access log
 # stays on (it is part of the request cost) but only warnings go to the app's log
@@ -74,8 +75,9 @@ class ShopStack(devstack.Stack):
         self.restart_app()
 
     def psql(self, sql: str, params=None):
+        """One statement as the schema's owner (the experiments drop and create indexes)."""
         import psycopg
-        with psycopg.connect(self.database_url("postgres"), autocommit=True) as conn:
+        with psycopg.connect(self.owner_url(), autocommit=True) as conn:
             cur = conn.execute(sql, params)
             return cur.fetchall() if cur.description else None
 
@@ -113,10 +115,9 @@ def seed(stack: ShopStack, products: int, users: int = 0) -> float:
     """Grow the catalogue (and users) with sql.seed; returns the seconds it took."""
     import subprocess
     t0 = time.monotonic()
-    # the shop's role carries a 5 s statement timeout; a 100k-row COPY on a busy machine
-    # can take longer (direct to Postgres, so the option reaches the server)
+    # as the schema's owner, which carries no statement timeout (the app's role has 5 s)
     env = {**os.environ, "PYTHONPATH": str(ROOT), **stack.env("postgres"),
-           "PGOPTIONS": "-c statement_timeout=0"}
+           OWNER_URL_ENV: stack.owner_url()}
     subprocess.run([sys.executable, "-m", "sql.seed", "--products", str(products),
                     "--users", str(users)], env=env, check=True, cwd=ROOT, timeout=900)
     # what an operator does after a bulk load: set hint bits and the visibility map now, so

@@ -1,7 +1,9 @@
 """Apply the numbered migrations in sql/migrations/ that the database has not seen yet.
 
-    python -m sql.migrate            # DATABASE_URL from the app's settings
-    python -m sql.migrate --list     # what is applied and what is pending
+    python -m sql.migrate          # as MIGRATION_DATABASE_URL's role (the schema's owner), and
+                                   # DATABASE_URL's role becomes the app's (sql/app_role.py);
+                                   # without MIGRATION_DATABASE_URL, as DATABASE_URL's role
+    python -m sql.migrate --list   # what is applied and what is pending
 
 Each migration runs in its own transaction together with its row in ``schema_migrations``,
 under a transaction-scoped advisory lock: two hosts running this at once apply each file
@@ -12,13 +14,14 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import os
 import sys
 from importlib import resources
 
 import psycopg
 
 from app.settings import Settings
-from sql import NO_STATEMENT_TIMEOUT
+from sql import NO_STATEMENT_TIMEOUT, OWNER_URL_ENV, app_role, owner_url
 
 # pg_advisory_xact_lock key: any constant the app does not use for something else
 LOCK_KEY = 0x5_0_0_1AB
@@ -50,8 +53,10 @@ def applied(conn: psycopg.Connection) -> dict[str, str]:
     return dict(conn.execute("SELECT version, checksum FROM schema_migrations").fetchall())
 
 
-def migrate(database_url: str, *, log=print) -> list[str]:
-    """Apply the pending migrations; return their versions. Refuses edited applied files."""
+def migrate(database_url: str, *, app_url: str | None = None, log=print) -> list[str]:
+    """Apply the pending migrations as ``database_url``'s role; return their versions.
+    Refuses edited applied files. When ``app_url`` names another role, that role is then
+    granted the app's privileges (sql/app_role.py)."""
     done = []
     with psycopg.connect(database_url, autocommit=True, prepare_threshold=None) as conn:
         seen = applied(conn)
@@ -73,22 +78,40 @@ def migrate(database_url: str, *, log=print) -> list[str]:
                              (version, _checksum(text)))
             log(f"applied {version}")
             done.append(version)
+        if app_url is not None:
+            _grant_app_role(conn, app_url, log)
     return done
+
+
+def _grant_app_role(conn: psycopg.Connection, app_url: str, log) -> None:
+    user, password = app_role.credentials(app_url)
+    if user == conn.info.user:
+        return                              # one role owns the schema and serves the app
+    with conn.transaction():
+        conn.execute(NO_STATEMENT_TIMEOUT)  # waiting for another host's lock may take long
+        # concurrent GRANTs on one object fail ("tuple concurrently updated"): one at a time
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (LOCK_KEY,))
+        done = app_role.grant(conn, user, password)
+    log(f"app role {user}: {', '.join(done + ['privileges granted'])}")
 
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description="apply the shop's SQL migrations")
-    p.add_argument("--database-url", help="default: DATABASE_URL (app settings)")
+    p.add_argument("--database-url",
+                   help=f"the schema owner's URL; default: {OWNER_URL_ENV}, else DATABASE_URL")
     p.add_argument("--list", action="store_true", help="show applied and pending, change nothing")
     args = p.parse_args(argv)
-    url = args.database_url or Settings.from_env().database_url
+    settings_url = Settings.from_env().database_url
+    url = owner_url(args.database_url, settings_url)
+    # the app's role is DATABASE_URL's, when the environment names one
+    app_url = settings_url if "DATABASE_URL" in os.environ else None
     if args.list:
         with psycopg.connect(url, autocommit=True, prepare_threshold=None) as conn:
             seen = applied(conn)
         for version, _ in migrations():
             print(f"{'applied' if version in seen else 'pending'}  {version}")
         return 0
-    done = migrate(url)
+    done = migrate(url, app_url=app_url)
     print(f"{len(done)} migration(s) applied" if done else "schema up to date")
     return 0
 

@@ -32,7 +32,7 @@ from decimal import Decimal
 import psycopg
 
 from app.settings import Settings
-from sql import NO_STATEMENT_TIMEOUT
+from sql import NO_STATEMENT_TIMEOUT, OWNER_URL_ENV, owner_url
 from sql.catalogue import (CATEGORIES, LOADTEST_CATEGORY, image_url, loadtest_products,
                            reference_products)
 
@@ -147,9 +147,10 @@ def main(argv=None) -> int:
     p.add_argument("--loadtest-products", type=int, default=0,
                    help="products of the load test's own catalogue wanted in total")
     p.add_argument("--reset", action="store_true", help="empty users, products and orders first")
-    p.add_argument("--database-url", help="default: DATABASE_URL (app settings)")
+    p.add_argument("--database-url",
+                   help=f"the schema owner's URL; default: {OWNER_URL_ENV}, else DATABASE_URL")
     args = p.parse_args(argv)
-    url = args.database_url or Settings.from_env().database_url
+    url = owner_url(args.database_url, Settings.from_env().database_url)
     started = time.monotonic()
     with psycopg.connect(url, autocommit=True, prepare_threshold=None) as conn:
         if args.reset:

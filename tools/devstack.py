@@ -33,6 +33,7 @@ if str(ROOT) not in sys.path:  # run as a script: the app's settings module is i
     sys.path.insert(0, str(ROOT))
 from capacity.shapes import shape  # noqa: E402
 from edge import lab  # noqa: E402
+from sql import OWNER_URL_ENV  # noqa: E402
 
 STAGE1 = shape("1")
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
@@ -47,7 +48,11 @@ RUN_PORTS = {
     "redis": 16379,
     "fakestripe": 12111,
 }
-DB_NAME = DB_USER = "shop"
+# As on every stage (ansible/group_vars/all/topology.yml, Pulumi's dbUser/dbAppUser): the
+# schema's owner runs the migrations and the seeding; the app's role only reads and writes
+# rows (sql/app_role.py).
+DB_NAME = DB_OWNER = "shop"
+DB_USER = "shop_app"
 
 
 def free_ports(names=SERVICES) -> dict[str, int]:
@@ -150,19 +155,28 @@ class Stack:
     @property
     def secrets(self) -> dict[str, str]:
         path = self.state / "secrets.json"
-        if not path.exists():
+        known = json.loads(path.read_text()) if path.exists() else {}
+        wanted = {
+            "db_password": lambda: secrets.token_urlsafe(16),
+            "owner_password": lambda: secrets.token_urlsafe(16),
+            "jwt_secret": lambda: secrets.token_urlsafe(32),
+            "webhook_secret": lambda: "whsec_" + secrets.token_hex(24),
+        }
+        if set(wanted) - set(known):          # new, or from before a secret was added
             self.state.mkdir(parents=True, exist_ok=True)
-            path.write_text(json.dumps({
-                "db_password": secrets.token_urlsafe(16),
-                "jwt_secret": secrets.token_urlsafe(32),
-                "webhook_secret": "whsec_" + secrets.token_hex(24),
-            }))
+            known = {**{k: make() for k, make in wanted.items()}, **known}
+            path.write_text(json.dumps(known))
             path.chmod(0o600)
-        return json.loads(path.read_text())
+        return known
 
     def database_url(self, via: str = "pgbouncer") -> str:
         """libpq URL of the shop database, through pgbouncer or direct to PostgreSQL."""
         return (f"postgresql://{DB_USER}:{self.secrets['db_password']}@127.0.0.1:"
+                f"{self.ports[via]}/{DB_NAME}")
+
+    def owner_url(self, via: str = "postgres") -> str:
+        """libpq URL of the shop database as the schema's owner (direct to PostgreSQL)."""
+        return (f"postgresql://{DB_OWNER}:{self.secrets['owner_password']}@127.0.0.1:"
                 f"{self.ports[via]}/{DB_NAME}")
 
     @property
@@ -305,8 +319,7 @@ class Stack:
         self._spawn("postgres", [str(PG_BIN / "postgres"), "-D", str(data), *opts],
                     user="postgres")
         self._wait_postgres()
-        if fresh:
-            self._create_database()
+        self._ensure_roles(create_database=fresh)
 
     def _wait_postgres(self, timeout: float = 30.0) -> None:
         import psycopg
@@ -321,14 +334,21 @@ class Stack:
                                        f"{self.state / 'logs' / 'postgres.log'}")
                 time.sleep(0.1)
 
-    def _create_database(self) -> None:
+    def _ensure_roles(self, create_database: bool) -> None:
+        """As the postgresql role does: both login roles with this state's passwords (also on
+        a cluster from before the app had its own role), the database owned by the owner."""
         import psycopg
         from psycopg import sql
         with psycopg.connect(self.superuser_url, autocommit=True) as conn:
-            conn.execute(sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(
-                sql.Identifier(DB_USER), sql.Literal(self.secrets["db_password"])))
-            conn.execute(sql.SQL("CREATE DATABASE {} OWNER {}").format(
-                sql.Identifier(DB_NAME), sql.Identifier(DB_USER)))
+            for user, password in ((DB_OWNER, "owner_password"), (DB_USER, "db_password")):
+                exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s",
+                                      (user,)).fetchone()
+                conn.execute(sql.SQL("{} ROLE {} LOGIN PASSWORD {}").format(
+                    sql.SQL("ALTER" if exists else "CREATE"), sql.Identifier(user),
+                    sql.Literal(self.secrets[password])))
+            if create_database:
+                conn.execute(sql.SQL("CREATE DATABASE {} OWNER {}").format(
+                    sql.Identifier(DB_NAME), sql.Identifier(DB_OWNER)))
 
     def start_pgbouncer(self) -> None:
         d = self._dir("pgbouncer", "postgres")
@@ -384,7 +404,8 @@ ignore_startup_parameters = extra_float_digits,options
         wait_for_port(self.ports["fakestripe"], proc=proc)
 
     def migrate_and_seed(self, products: int = 50, loadtest_products: int = 0) -> None:
-        env = {**os.environ, "PYTHONPATH": str(ROOT), **self.env("postgres")}
+        env = {**os.environ, "PYTHONPATH": str(ROOT), **self.env("postgres"),
+               OWNER_URL_ENV: self.owner_url()}
         subprocess.run([sys.executable, "-m", "sql.migrate"], env=env, check=True, cwd=ROOT)
         subprocess.run([sys.executable, "-m", "sql.seed", "--products", str(products),
                         "--loadtest-products", str(loadtest_products)],

@@ -27,6 +27,7 @@ TEST_PASSWORD = "test-only-aws-vault-password"
 OUTPUTS = ROOT / "ansible" / "tests" / "pulumi_outputs"
 # what the aws vault holds (roles/README.md, "Secrets"): test values only
 TEST_VAULT = {
+    "vault_shop_db_owner_password": "test-db-owner-password",
     "vault_shop_db_password": "test-db-password",
     "vault_redis_password": "test-redis-password",
     "vault_jwt_secret": "test-jwt-secret",

@@ -185,6 +185,17 @@ def test_stage2_app_reaches_elasticache_over_tls_with_the_vaults_auth_token(
         f"{out['redis_port']}/0")
 
 
+def test_stage2_app_is_its_own_role_and_the_master_user_only_migrates(session_tmp,
+                                                                      aws_inventories):
+    """The roles are the stack's: db_user the master (the migrations' URL), db_app_user the
+    app's (DATABASE_URL); group_vars/all/roles.yml builds both URLs from them."""
+    out, env = recorded(2), outputs_env(session_tmp, 2)
+    got = {name: debug_vars(aws_inventories[2], "app1", env, name)[name]
+           for name in ("shop_db_owner", "shop_db_user")}
+    assert got == {"shop_db_owner": out["db_user"], "shop_db_user": out["db_app_user"]}
+    assert out["db_user"] != out["db_app_user"]
+
+
 def test_stage4_vars_from_the_outputs_the_artefacts_and_the_vault(session_tmp, aws_inventories):
     env = outputs_env(session_tmp, 4)
     inv = aws_inventories[4]

@@ -10,7 +10,9 @@ The repository comes first: until an image is pushed to it and its digest given
 creates a service whose tasks cannot pull. Every task runs the migrations before the shop:
 a non-essential ``migrate`` container of the same image (k8s.app_env.MIGRATE_COMMAND, under the
 migrator's advisory lock, a no-op when the schema is current), on whose success the shop's
-container starts (``dependsOn`` SUCCESS); a task whose migrations fail never serves."""
+container starts (``dependsOn`` SUCCESS); a task whose migrations fail never serves. Only that
+container gets ``migrator_secrets`` (the schema owner's URL): the shop's runs as the app's own
+database role, which the migrations grant."""
 from __future__ import annotations
 
 import json
@@ -79,6 +81,8 @@ class ContainerServiceArgs:
     health_check_path: str = "/healthz"
     depends_on: list = field(default_factory=list)   # the listener: the TG must be in use
     scheduled: list[ScheduledCommand] = field(default_factory=list)
+    # the migrate container's own (k8s.app_env.MIGRATOR_SECRETS): the shop's never has them
+    migrator_secrets: dict[str, pulumi.Input[str]] = field(default_factory=dict)
 
 
 class ContainerService(pulumi.ComponentResource):
@@ -89,9 +93,10 @@ class ContainerService(pulumi.ComponentResource):
         if not args.min_count <= args.desired_count <= args.max_count:
             raise ValueError(f"need taskMinCount <= taskCount <= taskMaxCount, got "
                              f"{args.min_count}, {args.desired_count}, {args.max_count}")
-        overlap = set(args.environment) & set(args.secrets)
+        overlap = (set(args.environment) & set(args.secrets)
+                   | set(args.migrator_secrets) & (set(args.environment) | set(args.secrets)))
         if overlap:
-            raise ValueError(f"{sorted(overlap)}: both plain environment and secret")
+            raise ValueError(f"{sorted(overlap)}: given twice (environment, secrets)")
 
         def t(suffix: str) -> dict:
             return tags(args.stage, f"{name}-{suffix}")
@@ -120,7 +125,8 @@ class ContainerService(pulumi.ComponentResource):
                                                 opts=child)
         aws.secretsmanager.SecretVersion(
             f"{name}-settings-version", secret_id=self.secret.id,
-            secret_string=pulumi.Output.secret(pulumi.Output.json_dumps(args.secrets)),
+            secret_string=pulumi.Output.secret(pulumi.Output.json_dumps(
+                {**args.secrets, **args.migrator_secrets})),
             opts=child)
         assume = json.dumps({"Version": "2012-10-17", "Statement": [{
             "Effect": "Allow", "Action": "sts:AssumeRole",
@@ -140,7 +146,7 @@ class ContainerService(pulumi.ComponentResource):
                                  opts=child)
         region = aws.get_region_output(opts=pulumi.InvokeOptions(parent=self)).region
 
-        def settings_and_logs(stream_prefix: str) -> dict:
+        def settings_and_logs(stream_prefix: str, secrets: dict) -> dict:
             """What both containers get: the image, the app's settings, the user, the logs, and
             the hardening the stage-4 pods have: a read-only root with /tmp the one writable
             place (the task's scratch volume; the image writes nothing elsewhere)."""
@@ -150,7 +156,7 @@ class ContainerService(pulumi.ComponentResource):
                                 for k, v in sorted(args.environment.items())],
                 "secrets": [{"name": k, "valueFrom": pulumi.Output.format("{0}:{1}::",
                                                                           self.secret.arn, k)}
-                            for k in sorted(args.secrets)],
+                            for k in sorted(secrets)],
                 "readonlyRootFilesystem": True,
                 "mountPoints": [{"sourceVolume": _SCRATCH, "containerPath": "/tmp",
                                  "readOnly": False}],
@@ -160,13 +166,13 @@ class ContainerService(pulumi.ComponentResource):
                     "awslogs-stream-prefix": stream_prefix}},
             }
         migrate = {"name": _MIGRATE, "essential": False, "command": list(MIGRATE_COMMAND),
-                   **settings_and_logs(_MIGRATE)}
+                   **settings_and_logs(_MIGRATE, {**args.secrets, **args.migrator_secrets})}
         container = {
             "name": _CONTAINER,
             "essential": True,
             "dependsOn": [{"containerName": _MIGRATE, "condition": "SUCCESS"}],
             "portMappings": [{"containerPort": args.container_port, "protocol": "tcp"}],
-            **settings_and_logs("shop"),
+            **settings_and_logs("shop", args.secrets),
             # ECS ignores the image's HEALTHCHECK; python is in the image, curl may not be
             "healthCheck": {"command": ["CMD", "python3", "-c",
                                         "import urllib.request; urllib.request.urlopen("

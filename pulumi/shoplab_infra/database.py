@@ -1,7 +1,11 @@
 """Database: RDS PostgreSQL in the private subnets, encrypted, reachable only from the
 security groups of the tier in front, with a parameter group carrying the connection
 settings the app's pool is sized against. What survives its deletion (protect, deletion
-protection, final snapshot, automated backups) is the retention policy's (retention.py)."""
+protection, final snapshot, automated backups) is the retention policy's (retention.py).
+
+Two roles: the master user owns the schema and is used by the migrations only
+(``owner_url``); the app connects as its own role (``url``), which the migrator creates with
+the generated ``app_password`` and grants rows and nothing more (sql/app_role.py)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -26,7 +30,8 @@ class DatabaseArgs:
     parameter_family: str
     allocated_storage_gb: int
     db_name: str
-    username: str
+    username: str                      # the master user: owns the schema (migrations)
+    app_username: str                  # the app's own role (created by the migrator)
     port: int
     max_connections: int
     statement_timeout_ms: int
@@ -49,6 +54,8 @@ class Database(pulumi.ComponentResource):
         else:
             password = args.password
         self.password = pulumi.Output.secret(password)
+        self.app_password = pulumi.Output.secret(random.RandomPassword(
+            f"{name}-app-password", length=32, special=False, opts=child).result)
         self.security_group = firewall.tier_group(
             f"{name}-sg", stage=args.stage, vpc_id=args.vpc_id, port=args.port,
             source_group_ids=args.client_group_ids, description="postgres", outbound=False,
@@ -93,8 +100,12 @@ class Database(pulumi.ComponentResource):
             tags=tags(args.stage, f"{name}-postgres"), opts=args.retention.keep(child))
         self.address = self.instance.address
         self.port = args.port
-        self.url = pulumi.Output.secret(pulumi.Output.format(
-            "postgresql://{0}:{1}@{2}:{3}/{4}?sslmode=require", args.username, self.password,
-            self.instance.address, args.port, args.db_name))
+
+        def url(user: str, password: pulumi.Output) -> pulumi.Output:
+            return pulumi.Output.secret(pulumi.Output.format(
+                "postgresql://{0}:{1}@{2}:{3}/{4}?sslmode=require", user, password,
+                self.instance.address, args.port, args.db_name))
+        self.url = url(args.app_username, self.app_password)
+        self.owner_url = url(args.username, self.password)
         self.register_outputs({"address": self.address, "url": self.url,
                                "security_group_id": self.security_group.id})

@@ -72,7 +72,8 @@ DEFAULTS: dict[str, object] = {
     "dbParameterFamily": "postgres15",
     "dbAllocatedStorageGb": 20,
     "dbName": "shop",
-    "dbUser": "shop",
+    "dbUser": "shop",                 # the master user: owns the schema, runs the migrations
+    "dbAppUser": "shop_app",          # the app's own role: rows only (sql/app_role.py)
     "dbPort": 5432,
     "dbReservedConnections": 10,      # superuser, RDS agent, migrations, a psql session
     "dbStatementTimeoutMs": _APP.statement_timeout_ms,

@@ -26,6 +26,7 @@ from shoplab_infra.load_balancer import LoadBalancer, LoadBalancerArgs
 from shoplab_infra.network import Network, NetworkArgs
 from shoplab_infra.retention import Retention
 from shoplab_infra.shop_workload import ShopWorkload, ShopWorkloadArgs
+from sql import OWNER_URL_ENV
 
 SSH_USER = "ansible"        # created by the hosts' cloud-init (hosts.user_data)
 # Proxies in front of stage 3's tasks that append the client's address to X-Forwarded-For:
@@ -74,6 +75,11 @@ def app_secrets(stage: str, config: pulumi.Config, database_url, redis_url) -> d
     return secrets
 
 
+def migrator_secrets(db: Database) -> dict:
+    """The migrator's own secret (k8s.app_env.MIGRATOR_SECRETS): the master user's URL."""
+    return {OWNER_URL_ENV: db.owner_url}
+
+
 def _host(k: Knobs, config: pulumi.Config, type_key: str, volume_key: str) -> HostSpec:
     """The hosts' settings; called before anything is created, so a missing image pin fails
     the plan with nothing half-built."""
@@ -116,7 +122,7 @@ def _data_tier(stage: str, k: Knobs, retention: Retention, network: Network,
         client_group_ids=client_group_ids, instance_class=k.get("dbInstanceClass"),
         engine_version=k.get("dbEngineVersion"), parameter_family=k.get("dbParameterFamily"),
         allocated_storage_gb=k.int("dbAllocatedStorageGb"), db_name=k.get("dbName"),
-        username=k.get("dbUser"), port=k.int("dbPort"),
+        username=k.get("dbUser"), app_username=k.get("dbAppUser"), port=k.int("dbPort"),
         max_connections=k.int("dbMaxConnections"),
         statement_timeout_ms=k.int("dbStatementTimeoutMs"),
         idle_in_transaction_timeout_ms=k.int("dbIdleInTransactionTimeoutMs"),
@@ -133,7 +139,10 @@ def _data_tier(stage: str, k: Knobs, retention: Retention, network: Network,
 def _data_outputs(db: Database, cache: Cache, k: Knobs) -> dict:
     return {"db_address": db.address, "db_port": db.port, "db_name": k.get("dbName"),
             "db_max_connections": k.int("dbMaxConnections"),
-            "db_user": k.get("dbUser"), "db_password": db.password, "database_url": db.url,
+            # the master user (migrations only) and the app's own role
+            "db_user": k.get("dbUser"), "db_password": db.password,
+            "db_app_user": k.get("dbAppUser"), "db_app_password": db.app_password,
+            "database_url": db.url, "migration_database_url": db.owner_url,
             "redis_address": cache.address, "redis_port": cache.port, "redis_url": cache.url,
             # null without in-transit encryption (ElastiCache's AUTH needs TLS)
             "redis_auth_token": cache.auth_token}
@@ -228,7 +237,8 @@ def stage3(k: Knobs, config: pulumi.Config) -> dict:
         cpu_target=k.int("scaleCpuTarget"), requests_per_target=k.int("scaleRequestsPerTarget"),
         image_digest=k.get("imageDigest"), log_retention_days=k.int("logRetentionDays"),
         environment=environment,
-        secrets=app_secrets("stage3", config, db.url, cache.url), retention=retention,
+        secrets=app_secrets("stage3", config, db.url, cache.url),
+        migrator_secrets=migrator_secrets(db), retention=retention,
         health_check_path=k.get("healthCheckPath"),
         depends_on=[lb.https_listener],     # the listener that forwards to the target group
         # the reaper (k8s.app_env): one task of the shop's definition per interval
@@ -282,7 +292,8 @@ def stage4(k: Knobs, config: pulumi.Config) -> dict:
         # created after the host and destroyed before it (the kubeconfig does not say so)
         ShopWorkload("shop", ShopWorkloadArgs(
             values=values, kubeconfig=config.require_secret("kubeconfig"),
-            secret_data=app_secrets("stage4", config, db.url, cache.url)),
+            secret_data={**app_secrets("stage4", config, db.url, cache.url),
+                         **migrator_secrets(db)}),
             opts=pulumi.ResourceOptions(depends_on=[host]))
     return outputs
 

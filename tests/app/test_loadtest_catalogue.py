@@ -19,7 +19,7 @@ PAID_WAIT_S = 30  # the fake Stripe's webhook is asynchronous
 
 
 def test_the_journey_leaves_the_reference_catalogue_alone(stack, db):
-    with psycopg.connect(stack.database_url("postgres"), autocommit=True) as conn:
+    with psycopg.connect(stack.owner_url(), autocommit=True) as conn:
         seed.seed_loadtest_products(conn, 20)
     reference = dict(db.execute("SELECT id, stock FROM products WHERE id <= 50").fetchall())
     loadtest = dict(db.execute("SELECT id, stock FROM products WHERE category = %s",

@@ -1,4 +1,5 @@
-"""Migrations (recorded, once each, safe from two hosts at once) and the seed generator."""
+"""Migrations (recorded, once each, safe from two hosts at once), the app's own role the
+migrator grants, and the seed generator."""
 import subprocess
 import sys
 import uuid
@@ -8,7 +9,7 @@ import psycopg
 import pytest
 from psycopg import sql as pgsql
 
-from sql import migrate, seed
+from sql import OWNER_URL_ENV, migrate, seed
 from sql.catalogue import reference_products
 
 from conftest import ROOT
@@ -16,17 +17,118 @@ from conftest import ROOT
 
 @pytest.fixture
 def fresh_db(stack):
-    """An empty database owned by the shop's role; its URL. Its statement timeout is tiny,
-    as a role default could be: migrations and seeding must lift it for themselves."""
+    """An empty database owned by the schema's owner; the owner's URL (one role for all).
+    Its statement timeout is tiny, as a role default could be: migrations and seeding must lift
+    it for themselves."""
     name = f"t_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(stack.superuser_url, autocommit=True) as conn:
         conn.execute(pgsql.SQL("CREATE DATABASE {} OWNER shop").format(pgsql.Identifier(name)))
         conn.execute(pgsql.SQL("ALTER ROLE shop IN DATABASE {} SET statement_timeout = '40ms'"
                                ).format(pgsql.Identifier(name)))
-    url = stack.database_url("postgres").rsplit("/", 1)[0] + f"/{name}"
+    url = stack.owner_url().rsplit("/", 1)[0] + f"/{name}"
     yield url
     with psycopg.connect(stack.superuser_url, autocommit=True) as conn:
         conn.execute(pgsql.SQL("DROP DATABASE {} WITH (FORCE)").format(pgsql.Identifier(name)))
+
+
+def _url(user: str, password: str, base_url: str, database: str) -> str:
+    """``base_url``'s host and port, as ``user`` on ``database``."""
+    host = base_url.rsplit("@", 1)[1].rsplit("/", 1)[0]
+    return f"postgresql://{user}:{password}@{host}/{database}"
+
+
+@pytest.fixture
+def owned_db(stack):
+    """An empty database owned by a schema owner that is not the app's role, which (as the
+    postgresql role leaves it) PUBLIC may not connect to: (owner's URL, the app role's URL)."""
+    from devstack import DB_OWNER, DB_USER
+    name = f"t_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(stack.superuser_url, autocommit=True) as conn:
+        conn.execute(pgsql.SQL("CREATE DATABASE {} OWNER {}").format(
+            pgsql.Identifier(name), pgsql.Identifier(DB_OWNER)))
+        conn.execute(pgsql.SQL("REVOKE CONNECT ON DATABASE {} FROM PUBLIC").format(
+            pgsql.Identifier(name)))
+    base = stack.database_url("postgres")
+    yield (_url(DB_OWNER, stack.secrets["owner_password"], base, name),
+           _url(DB_USER, stack.secrets["db_password"], base, name))
+    with psycopg.connect(stack.superuser_url, autocommit=True) as conn:
+        conn.execute(pgsql.SQL("DROP DATABASE {} WITH (FORCE)").format(pgsql.Identifier(name)))
+
+
+def _refused(conn: psycopg.Connection, statement: str) -> bool:
+    try:
+        with conn.transaction():
+            conn.execute(statement)
+    except psycopg.errors.InsufficientPrivilege:
+        return True
+    return False
+
+
+def test_the_app_role_reads_and_writes_rows_and_changes_nothing_else(owned_db):
+    owner_url, app_url = owned_db
+    with pytest.raises(psycopg.OperationalError, match="permission denied"):
+        psycopg.connect(app_url).close()           # nothing before the migrator granted it
+    migrate.migrate(owner_url, app_url=app_url, log=lambda *_: None)
+    with psycopg.connect(app_url, autocommit=True) as app:
+        pid = app.execute("INSERT INTO products (name, price, category, stock)"
+                          " VALUES ('x', 1, 'c', 5) RETURNING id").fetchone()[0]
+        app.execute("UPDATE products SET stock = 4 WHERE id = %s", (pid,))
+        assert app.execute("SELECT stock FROM products WHERE id = %s FOR UPDATE",
+                           (pid,)).fetchone() == (4,)
+        app.execute("DELETE FROM products WHERE id = %s", (pid,))
+        for statement in ("CREATE TABLE mine (x int)", "DROP TABLE products",
+                          "ALTER TABLE products ADD COLUMN x int", "TRUNCATE products",
+                          "CREATE INDEX ON products (stock)",
+                          "SELECT * FROM schema_migrations",
+                          "DELETE FROM schema_migrations"):
+            assert _refused(app, statement), statement
+    # what a later migration creates is the app's to use as well (default privileges)
+    with psycopg.connect(owner_url, autocommit=True) as owner:
+        owner.execute("CREATE TABLE later (id bigserial PRIMARY KEY, x int)")
+    with psycopg.connect(app_url, autocommit=True) as app:
+        app.execute("INSERT INTO later (x) VALUES (1)")
+        assert app.execute("SELECT x FROM later").fetchall() == [(1,)]
+    assert migrate.migrate(owner_url, app_url=app_url, log=lambda *_: None) == []  # idempotent
+
+
+def test_an_owner_that_may_not_create_roles_needs_the_app_role_to_exist(owned_db):
+    owner_url, app_url = owned_db
+    with pytest.raises(SystemExit, match="does not exist and 'shop' may not create"):
+        migrate.migrate(owner_url, app_url=_url("t_nobody", "x", app_url, "unused"),
+                        log=lambda *_: None)
+
+
+def test_an_owner_that_may_create_roles_creates_the_app_role_and_sets_its_password(stack):
+    """The managed stages: RDS' master user owns the schema and creates the app's role."""
+    tag = uuid.uuid4().hex[:8]
+    master, app, name = f"t_master_{tag}", f"t_app_{tag}", f"t_{tag}"
+    base = stack.database_url("postgres")
+    with psycopg.connect(stack.superuser_url, autocommit=True) as conn:
+        conn.execute(pgsql.SQL("CREATE ROLE {} LOGIN CREATEROLE PASSWORD 'm'").format(
+            pgsql.Identifier(master)))
+        conn.execute(pgsql.SQL("CREATE DATABASE {} OWNER {}").format(
+            pgsql.Identifier(name), pgsql.Identifier(master)))
+    try:
+        env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT),
+               OWNER_URL_ENV: _url(master, "m", base, name)}
+        outs = []
+        for password in ("first", "rotated"):
+            outs.append(subprocess.run(
+                [sys.executable, "-m", "sql.migrate"], cwd=ROOT, check=True, text=True,
+                capture_output=True,
+                env={**env, "DATABASE_URL": _url(app, password, base, name)}).stdout)
+            with psycopg.connect(_url(app, password, base, name)) as conn:
+                assert conn.execute("SELECT count(*) FROM products").fetchone() == (0,)
+        assert f"app role {app}: created" in outs[0]
+        assert f"app role {app}: password set" in outs[1]
+        with pytest.raises(psycopg.OperationalError, match="password authentication failed"):
+            psycopg.connect(_url(app, "first", base, name)).close()
+    finally:
+        with psycopg.connect(stack.superuser_url, autocommit=True) as conn:
+            conn.execute(pgsql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+                pgsql.Identifier(name)))
+            for role in (app, master):
+                conn.execute(pgsql.SQL("DROP ROLE IF EXISTS {}").format(pgsql.Identifier(role)))
 
 
 def test_migrations_apply_once_even_concurrently(fresh_db):

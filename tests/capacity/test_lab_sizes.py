@@ -76,7 +76,9 @@ def test_the_reference_shaped_arm_can_run_out_of_its_pool_and_fits_its_database(
     assert budget["ok"], budget["message"]
     assert ("postgresql_hba_entries" in v) == (stage != "1")   # its own db host: opened to the app
     if stage != "1":                                           # over TLS only, as RDS
-        assert [e["type"] for e in v["postgresql_hba_entries"]] == ["hostssl"]
+        entries = v["postgresql_hba_entries"]                  # the app's role and the owner
+        assert [e["type"] for e in entries] == ["hostssl"] * 2
+        assert {e["user"] for e in entries} == {"{{ shop_db_user }}", "{{ shop_db_owner }}"}
 
 
 def test_the_shoplab_arm_changes_nothing_and_unknown_arms_are_refused():

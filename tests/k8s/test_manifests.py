@@ -18,8 +18,8 @@ import yaml
 from app.settings import Settings
 from edge import tls
 from k8s import mesh
-from k8s.app_env import (MIGRATE_COMMAND, REAPER_COMMAND, REAPER_DEADLINE_SECONDS,
-                         REAPER_INTERVAL_MINUTES)
+from k8s.app_env import (MIGRATE_COMMAND, MIGRATOR_SECRETS, REAPER_COMMAND,
+                         REAPER_DEADLINE_SECONDS, REAPER_INTERVAL_MINUTES)
 from k8s.manifests import (SECRET_SETTINGS, default_values, merge_values, reaper_schedule,
                            secret_object, shop_objects)
 from k8s.render import main as render_main
@@ -210,6 +210,15 @@ def test_configmap_reads_back_as_the_same_settings():
     read = Settings.from_env({**config, **secrets})
     assert read.pool_max_size == 7 and read.debug is True and read.prepare_threshold is None
     assert read.pool_timeout == Settings().pool_timeout
+
+
+def test_the_secret_holds_the_owners_url_only_when_given():
+    app = {k: "x" for k in SECRET_SETTINGS}
+    assert set(secret_object(default_values(), app)["stringData"]) == set(SECRET_SETTINGS)
+    given = secret_object(default_values(), {**app, "MIGRATION_DATABASE_URL": "postgresql://o"})
+    assert given["stringData"]["MIGRATION_DATABASE_URL"] == "postgresql://o"
+    with pytest.raises(ValueError, match="not a setting"):     # never in the ConfigMap
+        shop_objects(merge_values({"settings": {"MIGRATION_DATABASE_URL": "postgresql://o"}}))
 
 
 def test_secret_values_cannot_go_into_the_configmap():
@@ -463,7 +472,12 @@ def test_pods_migrate_before_they_serve(kinds):
     assert migrate["command"] == list(MIGRATE_COMMAND) == ["python", "-m", "sql.migrate"]
     shop = container(kinds)
     assert (migrate["image"], migrate["imagePullPolicy"]) == (shop["image"], shop["imagePullPolicy"])
-    assert (migrate["envFrom"], migrate["env"]) == (shop["envFrom"], shop["env"])
+    # the shop's settings, and the schema owner's URL if the Secret has it (the shop never)
+    owner = [e for e in migrate["env"] if e["name"] in MIGRATOR_SECRETS]
+    assert owner == [{"name": "MIGRATION_DATABASE_URL", "valueFrom": {"secretKeyRef": {
+        "name": "shop-secrets", "key": "MIGRATION_DATABASE_URL", "optional": True}}}]
+    assert migrate["envFrom"] == shop["envFrom"]
+    assert [e for e in migrate["env"] if e not in owner] == shop["env"]
     assert migrate["securityContext"] == shop["securityContext"]
     assert migrate["volumeMounts"] == shop["volumeMounts"]
     assert set(migrate["resources"]) == {"requests", "limits"}

@@ -158,14 +158,18 @@ def _wire(value) -> str:
 
 
 def run_stack(stage: str, overrides: dict | None = None, drop: tuple = (),
-              secrets: dict | None = None, mocks: RecordingMocks | None = None) -> StackRun:
+              secrets: dict | None = None, mocks: RecordingMocks | None = None,
+              operator: bool = True) -> StackRun:
     """Run pulumi/__main__.py as stack `stage`: stack file + operator config + overrides
-    (``mocks``: record into these, to read them after a run that raised)."""
-    config = {**stack_file_config(stage), **OPERATOR_CONFIG,
-              **(OPERATOR_SECRETS if secrets is None else secrets), **(overrides or {})}
+    (``mocks``: record into these, to read them after a run that raised; ``operator=False``:
+    none of the test operator's values, only the stack file, ``overrides`` and ``secrets``)."""
+    if secrets is None:
+        secrets = OPERATOR_SECRETS if operator else {}
+    config = {**stack_file_config(stage), **(OPERATOR_CONFIG if operator else {}),
+              **secrets, **(overrides or {})}
     for key in drop:
         config.pop(key, None)
-    secret_keys = [k for k in config if k in OPERATOR_SECRETS]
+    secret_keys = [k for k in config if k in OPERATOR_SECRETS or k in secrets]
     pulumi.runtime.set_all_config({k: _wire(v) for k, v in config.items()},
                                   secret_keys=secret_keys)
     mocks = RecordingMocks() if mocks is None else mocks

@@ -22,9 +22,11 @@ EXPECTED_OUTPUTS = {
     "stage4": {"k3s_public_ip", "k3s_private_ip", "ssh_user", "namespace", "url"},
 }
 DATA_OUTPUTS = {"db_address", "db_port", "db_max_connections", "db_name", "db_user",
-                "db_password", "database_url", "redis_address", "redis_port", "redis_url",
+                "db_password", "db_app_user", "db_app_password", "database_url",
+                "migration_database_url", "redis_address", "redis_port", "redis_url",
                 "redis_auth_token"}
-SECRET_OUTPUTS = {"db_password", "database_url", "redis_url", "redis_auth_token"}
+SECRET_OUTPUTS = {"db_password", "db_app_password", "database_url", "migration_database_url",
+                  "redis_url", "redis_auth_token"}
 
 
 @pytest.mark.parametrize("stage", STAGES)

@@ -116,8 +116,13 @@ def test_outputs_for_the_inventory(stacks):
     assert out["alb_dns_name"].endswith(".elb.amazonaws.com")
     assert out["app_public_ips"] == ["203.0.113.20", "203.0.113.20"]
     assert out["db_address"].endswith(".rds.amazonaws.com") and out["db_port"] == 5432
-    assert out["database_url"].startswith("postgresql://shop:")
-    assert out["database_url"].endswith("/shop?sslmode=require")
+    # the app's own role; the master user's URL is for the migrations only
+    assert out["database_url"].startswith("postgresql://shop_app:")
+    assert out["migration_database_url"].startswith("postgresql://shop:")
+    for url in ("database_url", "migration_database_url"):
+        assert out[url].endswith("/shop?sslmode=require")
+    assert (out["db_user"], out["db_app_user"]) == ("shop", "shop_app")
+    assert out["db_password"] != out["db_app_password"]
 
 
 def test_count_and_health_check_follow_config():

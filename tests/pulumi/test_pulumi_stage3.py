@@ -7,7 +7,7 @@ import pytest
 
 from app.settings import Settings
 from stack_harness import IMAGE_DIGEST, run_stack
-from k8s.app_env import MIGRATE_COMMAND, REAPER_COMMAND, SECRET_SETTINGS
+from k8s.app_env import MIGRATE_COMMAND, MIGRATOR_SECRETS, REAPER_COMMAND, SECRET_SETTINGS
 from mock_records import is_secret
 from shoplab_infra.container_service import rate_expression
 
@@ -79,7 +79,9 @@ def test_environment_is_the_apps_settings_and_secrets_come_from_secrets_manager(
                for k, v in secrets.items())
     [version] = stacks["stage3"].mocks.of_type("aws:secretsmanager/secretVersion:SecretVersion")
     assert is_secret(version.inputs["secretString"])
-    assert sorted(json.loads(version.inputs["secretString"]["value"])) == sorted(SECRET_SETTINGS)
+    # the app's secrets and the migrator's own (the master user's URL)
+    assert sorted(json.loads(version.inputs["secretString"]["value"])) == \
+        sorted(SECRET_SETTINGS + MIGRATOR_SECRETS)
 
 
 def test_execution_role_reads_only_its_secret(stacks):
@@ -116,8 +118,12 @@ def test_tasks_run_the_pushed_image_by_digest_and_migrate_before_serving(stacks)
     # the shop starts only after the migrations exited 0; a failed migration fails the task
     assert shop["dependsOn"] == [{"containerName": "migrate", "condition": "SUCCESS"}]
     assert shop["essential"] is True and "command" not in shop
-    for key in ("environment", "secrets", "user"):
+    for key in ("environment", "user"):
         assert migrate[key] == shop[key], key
+    # the migrations run as the schema's owner; the shop never holds the owner's URL
+    names = {c: {s["name"] for s in containers[c]["secrets"]} for c in containers}
+    assert names == {"shop": set(SECRET_SETTINGS),
+                     "migrate": set(SECRET_SETTINGS) | set(MIGRATOR_SECRETS)}
     assert migrate["logConfiguration"]["options"]["awslogs-stream-prefix"] == "migrate"
     assert "portMappings" not in migrate and "healthCheck" not in migrate
 

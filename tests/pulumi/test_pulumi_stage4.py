@@ -6,7 +6,7 @@ import pytest
 
 from stack_harness import OPERATOR_SECRETS, run_stack
 from edge import tls
-from k8s.app_env import SECRET_SETTINGS
+from k8s.app_env import MIGRATOR_SECRETS, SECRET_SETTINGS
 from k8s.manifests import shop_objects
 from mock_records import is_secret, ports_open_to
 from shoplab_infra import knobs, stages
@@ -115,8 +115,10 @@ def test_secret_data_is_secret_and_complete(stacks):
     [secret] = [r for r in _k8s(stacks["stage4"]) if r.typ == "kubernetes:core/v1:Secret"]
     assert is_secret(secret.inputs["stringData"])
     data = secret.inputs["stringData"]["value"]
-    assert sorted(data) == sorted(SECRET_SETTINGS)
-    assert data["DATABASE_URL"].startswith("postgresql://shop:")
+    # the app's secrets and the migrator's (read by the migrate init container only)
+    assert sorted(data) == sorted(SECRET_SETTINGS + MIGRATOR_SECRETS)
+    assert data["DATABASE_URL"].startswith("postgresql://shop_app:")
+    assert data["MIGRATION_DATABASE_URL"].startswith("postgresql://shop:")
     assert data["STRIPE_SECRET_KEY"] == OPERATOR_SECRETS["shoplab:stripeSecretKey"]
 
 

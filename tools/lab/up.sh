@@ -107,7 +107,8 @@ all_quotas restore
 
 HOSTS+=("${IMAGE_HOSTS[@]}")
 
-# seed from the first app host, with the app's own settings (idempotent)
+# seed from the first app host (idempotent): on hosts as the schema's owner (migrate.env), in
+# stage 3's container as the app's role (rows only, enough to add products)
 app_ctr=$(printf '%s\n' "${HOSTS[@]}" | awk '$3 ~ /(^|,)app(,|$)/ {print $2; exit}')
 if [ -z "$app_ctr" ]; then
   echo "=== stage $STAGE deployed with $PLAYBOOK in $((t2 - t1))s (no app host: no seed, no smoke test)"
@@ -117,7 +118,8 @@ if [[ " ${IMAGE_HOSTS[*]} " == *" $app_ctr "* ]]; then   # stage 3: the env is t
   podman exec "$app_ctr" python -m sql.seed --products "$SEED_PRODUCTS" \
     --loadtest-products "$SEED_LOADTEST_PRODUCTS"
 else
-podman exec "$app_ctr" bash -c "set -a; . /etc/shoplab/shop.env; set +a;
+podman exec "$app_ctr" bash -c "set -a; . /etc/shoplab/shop.env;
+  [ ! -e /etc/shoplab/migrate.env ] || . /etc/shoplab/migrate.env; set +a;
   /opt/shoplab/venv/bin/python -m sql.seed --products $SEED_PRODUCTS \
     --loadtest-products $SEED_LOADTEST_PRODUCTS"
 fi

@@ -55,8 +55,8 @@ def podman_host(hostname):
 def purchase():
     """Seed the catalogue from app1, then buy through lb1; returns smoke.py's summary."""
     app1 = podman_host("mol-s2-app1")
-    app1.check_output("set -a; . /etc/shoplab/shop.env; set +a; "
-                      "/opt/shoplab/venv/bin/python -m sql.seed --products 50")
+    app1.check_output("set -a; . /etc/shoplab/shop.env; . /etc/shoplab/migrate.env; set +a; "
+                      "/opt/shoplab/venv/bin/python -m sql.seed --products 50")   # as the owner
     for src in (SMOKE, LAB_CA):
         subprocess.run(["podman", "cp", str(src), f"mol-s2-lb1:/tmp/{src.name}"], check=True)
     # over HTTPS, trusting the lab CA only; plain HTTP must redirect (molecule.yml: port 443)
@@ -166,12 +166,12 @@ def test_pgbouncer_serves_both_app_hosts_over_verified_tls(host, purchase):
     import re
     env = podman_host("mol-s2-app1").check_output("cat /etc/shoplab/shop.env")
     assert 'PGSSLMODE="verify-full"' in env and 'PGSSLROOTCERT="/etc/shoplab/database-ca.crt"' in env
-    password = re.search(r"//shop:([^@]+)@", env).group(1)
+    password = re.search(r"//shop_app:([^@]+)@", env).group(1)
     out = host.check_output(
-        f"PGPASSWORD={password} psql -XA -F'|' -h 127.0.0.1 -p 6432 -U shop pgbouncer -c 'SHOW CLIENTS'")
+        f"PGPASSWORD={password} psql -XA -F'|' -h 127.0.0.1 -p 6432 -U shop_app pgbouncer -c 'SHOW CLIENTS'")
     header, *rows = out.splitlines()
     cols = header.split("|")
-    clients = [dict(zip(cols, r.split("|"))) for r in rows if r.startswith("C|shop|shop|")]
+    clients = [dict(zip(cols, r.split("|"))) for r in rows if r.startswith("C|shop_app|shop|")]
     remote = [c for c in clients if c["addr"] != "127.0.0.1"]
     assert len({c["addr"] for c in remote}) >= 2, out
     assert all(c["tls"].startswith("TLSv1.") for c in remote), out
@@ -190,7 +190,7 @@ def test_app_host_refuses_a_database_certificate_for_another_name(host):
     ip = podman_host("mol-s2-db1").check_output("hostname -I").split()[0]
     r = host.run("set -a; . /etc/shoplab/shop.env; set +a; /opt/shoplab/venv/bin/python -c "
                  f"\"import psycopg; psycopg.connect(host='{ip}', port=6432, dbname='shop', "
-                 "user='shop', connect_timeout=5)\"")
+                 "user='shop_app', connect_timeout=5)\"")
     assert r.rc != 0 and "does not match host name" in r.stderr, r.stderr
 
 

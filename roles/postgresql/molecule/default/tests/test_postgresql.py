@@ -58,6 +58,18 @@ def test_public_cannot_connect(host):
     assert psql_super(host, "SELECT has_database_privilege('intruder', 'shop', 'CONNECT')") == "f"
 
 
+def test_other_login_roles_pass_pg_hba_and_connect_once_the_owner_grants_it(host, password):
+    """Each of postgresql_users from loopback; the database's CONNECT is the owner's to give."""
+    login = f"PGPASSWORD={password} psql -XAt -h 127.0.0.1 -U shop_app shop -c 'SELECT current_user'"
+    psql_super(host, "DROP OWNED BY shop_app")      # idempotent: the test's own grant, if any
+    refused = host.run(login)
+    assert refused.rc != 0 and "permission denied for database" in refused.stderr, refused.stderr
+    host.check_output(f"PGPASSWORD={password} psql -XAt -h 127.0.0.1 -U shop shop "
+                      "-c 'GRANT CONNECT ON DATABASE shop TO shop_app'")
+    assert host.check_output(login) == "shop_app"
+    psql_super(host, "DROP OWNED BY shop_app")
+
+
 def test_role_setting_applies_to_sessions(host, password):
     out = host.check_output(
         f"PGPASSWORD={password} psql -XAt -h 127.0.0.1 -U shop shop -c 'SHOW statement_timeout'")

@@ -5,6 +5,7 @@ import json
 import pytest
 
 VENV_PY = "/opt/shoplab/venv/bin/python"
+MIGRATE_ENV = "/etc/shoplab/migrate.env"
 
 
 def test_user_and_venv(host):
@@ -55,9 +56,40 @@ def test_worker_count(host):
 
 
 def test_migrations_applied_once(host):
-    out = host.check_output(
-        "set -a; . /etc/shoplab/shop.env; /opt/shoplab/venv/bin/python -m sql.migrate --list")
+    out = host.check_output(f"set -a; . /etc/shoplab/shop.env; . {MIGRATE_ENV}; "
+                            f"{VENV_PY} -m sql.migrate --list")
     assert out and "pending" not in out
+
+
+def test_the_owners_credentials_are_for_the_migrations_only(host):
+    env = host.file(MIGRATE_ENV)
+    assert (env.user, env.mode) == ("root", 0o600)
+    assert "MIGRATION_DATABASE_URL=" in env.content_string
+    assert "MIGRATION_DATABASE_URL" not in host.file("/etc/shoplab/shop.env").content_string
+    for unit in ("shop-app", "shop-reaper"):
+        assert "migrate.env" not in host.file(f"/etc/systemd/system/{unit}.service").content_string
+
+
+def test_the_app_role_reads_and_writes_rows_and_owns_nothing(host):
+    """The migrator (as the owner) granted the app's role the rows and nothing more."""
+    probe = """\
+import os, psycopg
+c = psycopg.connect(os.environ["DATABASE_URL"], prepare_threshold=None, autocommit=True)
+pid = c.execute("INSERT INTO products (name, price, category, stock)"
+                " VALUES ('probe', 1, 'probe', 1) RETURNING id").fetchone()[0]
+c.execute("DELETE FROM products WHERE id = %s", (pid,))
+owner = c.execute("SELECT tableowner FROM pg_tables WHERE tablename = 'products'").fetchone()[0]
+print(c.info.user, owner)
+for sql in ("CREATE TABLE mine (x int)", "DROP TABLE products", "SELECT * FROM schema_migrations"):
+    try:
+        c.execute(sql)
+        print("allowed:", sql)
+    except psycopg.errors.InsufficientPrivilege:
+        pass
+"""
+    host.check_output(f"cat > /tmp/role-probe.py <<'EOF'\n{probe}EOF")
+    out = host.check_output(f"set -a; . /etc/shoplab/shop.env; {VENV_PY} /tmp/role-probe.py")
+    assert out == "shop_app shop"
 
 
 def test_ready_and_serving(host):
