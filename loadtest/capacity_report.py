@@ -196,7 +196,7 @@ def build(results: Path = RESULTS) -> dict:
             [r for r in group if r["run"] == newest])
         blocks.setdefault(id(block), (block, []))[1].extend(group)
     for block, block_rounds in blocks.values():
-        block["ratios"] = ratios(block["stages"], block_rounds)
+        block["ratios"] = ratios(block_rounds)
     out["experiments"] = experiments(out["stages"])
     return out
 
@@ -231,33 +231,26 @@ def experiments(stages: dict) -> dict:
     return out
 
 
-def ratios(stages: dict, group_rounds: list[dict] | None = None) -> dict:
+def ratios(group_rounds: list[dict]) -> dict:
     """The performance targets' ratios of users at the SLO, where both sides exist: medians of
-    ``stages``, or with ``group_rounds`` (numbered by ``number_runs``) of the rounds of the
-    newest run that measured both sides."""
+    the rounds (numbered by ``number_runs``) of the newest run that measured both sides."""
+    configs = sorted({r["config"] for r in group_rounds})
     pairs = [(f"{config}: shoplab / reference_shaped", (config, "shoplab"),
-              (config, "reference_shaped")) for config in stages]
+              (config, "reference_shaped")) for config in configs]
     pairs.append(("2 with two app hosts / with one (shoplab)", ("2", "shoplab"),
                   ("2-one-app-host", "shoplab")))
     out = {}
-    for name, a, b in pairs:
-        ua, ub = _paired_users(stages, group_rounds, a, b)
-        if ua and ub:
-            out[name] = round(ua / ub, 2)
+    for name, *sides in pairs:
+        of = {side: [r for r in group_rounds if (r["config"], r["arm"]) == side
+                     and r["capacity_users_at_slo"] is not None] for side in sides}
+        common = set.intersection(*({r["run"] for r in of[side]} for side in sides))
+        if common:
+            run = max(common)
+            a, b = (statistics.median(r["capacity_users_at_slo"] for r in of[side]
+                                      if r["run"] == run) for side in sides)
+            if a and b:
+                out[name] = round(a / b, 2)
     return out
-
-
-def _paired_users(stages: dict, group_rounds: list[dict] | None, *sides: tuple) -> list:
-    if group_rounds is None:
-        return [(stages.get(c, {}).get(arm) or {}).get("capacity_users_at_slo") for c, arm in sides]
-    of = {side: [r for r in group_rounds if (r["config"], r["arm"]) == side
-                 and r["capacity_users_at_slo"] is not None] for side in sides}
-    common = set.intersection(*({r["run"] for r in of[side]} for side in sides))
-    if not common:
-        return [None] * len(sides)
-    run = max(common)
-    return [statistics.median(r["capacity_users_at_slo"] for r in of[side] if r["run"] == run)
-            for side in sides]
 
 
 def markdown(data: dict) -> str:
@@ -308,7 +301,7 @@ def markdown(data: dict) -> str:
                 lines.append(f"| {config} | {arm} | {_span(a, 'app_cpu_ms_per_request', '.2f')} "
                              f"| {_span(a, 'machine_speed_mloops', '.2f')} |")
         lines += ["", "Ratios of users at the SLO, both sides from one run:", ""]
-        for name, value in where.get("ratios", ratios(block)).items():
+        for name, value in where["ratios"].items():
             lines.append(f"- {name}: **{value}x**")
         lines.append("")
     if data.get("experiments"):

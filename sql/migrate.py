@@ -13,6 +13,7 @@ through pgbouncer in transaction mode, where session locks would not.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import os
 import sys
@@ -45,10 +46,19 @@ def _checksum(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def applied(conn: psycopg.Connection) -> dict[str, str]:
+@contextlib.contextmanager
+def _locked(conn: psycopg.Connection):
+    """A transaction holding the migrator's lock, so hosts take their turns (also concurrent
+    GRANTs, which fail with "tuple concurrently updated"), with the statement timeout lifted:
+    waiting for another host's lock may take long."""
     with conn.transaction():
-        conn.execute(NO_STATEMENT_TIMEOUT)  # waiting for another host's lock may take long
+        conn.execute(NO_STATEMENT_TIMEOUT)
         conn.execute("SELECT pg_advisory_xact_lock(%s)", (LOCK_KEY,))
+        yield
+
+
+def applied(conn: psycopg.Connection) -> dict[str, str]:
+    with _locked(conn):
         conn.execute(BOOTSTRAP)
     return dict(conn.execute("SELECT version, checksum FROM schema_migrations").fetchall())
 
@@ -66,9 +76,7 @@ def migrate(database_url: str, *, app_url: str | None = None, log=print) -> list
                     raise SystemExit(f"migration {version} was edited after it was applied; "
                                      "add a new migration instead")
                 continue
-            with conn.transaction():
-                conn.execute(NO_STATEMENT_TIMEOUT)
-                conn.execute("SELECT pg_advisory_xact_lock(%s)", (LOCK_KEY,))
+            with _locked(conn):
                 # another host may have applied it while we waited for the lock
                 if conn.execute("SELECT 1 FROM schema_migrations WHERE version = %s",
                                 (version,)).fetchone():
@@ -87,10 +95,7 @@ def _grant_app_role(conn: psycopg.Connection, app_url: str, log) -> None:
     user, password = app_role.credentials(app_url)
     if user == conn.info.user:
         return                              # one role owns the schema and serves the app
-    with conn.transaction():
-        conn.execute(NO_STATEMENT_TIMEOUT)  # waiting for another host's lock may take long
-        # concurrent GRANTs on one object fail ("tuple concurrently updated"): one at a time
-        conn.execute("SELECT pg_advisory_xact_lock(%s)", (LOCK_KEY,))
+    with _locked(conn):
         done = app_role.grant(conn, user, password)
     log(f"app role {user}: {', '.join(done + ['privileges granted'])}")
 

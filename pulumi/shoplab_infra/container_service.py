@@ -93,8 +93,8 @@ class ContainerService(pulumi.ComponentResource):
         if not args.min_count <= args.desired_count <= args.max_count:
             raise ValueError(f"need taskMinCount <= taskCount <= taskMaxCount, got "
                              f"{args.min_count}, {args.desired_count}, {args.max_count}")
-        overlap = (set(args.environment) & set(args.secrets)
-                   | set(args.migrator_secrets) & (set(args.environment) | set(args.secrets)))
+        names = [*args.environment, *args.secrets, *args.migrator_secrets]
+        overlap = {n for n in names if names.count(n) > 1}
         if overlap:
             raise ValueError(f"{sorted(overlap)}: given twice (environment, secrets)")
 
