@@ -37,11 +37,17 @@ def set_fields(settings: Settings) -> dict[str, Field]:
 
 def make_redis(settings: Settings) -> redis.Redis:
     """A client that fails fast: one retry without backoff, short timeouts, so a Redis outage
-    is a quick 503 rather than requests piling up in the workers."""
+    is a quick 503 rather than requests piling up in the workers. A rediss:// URL verifies the
+    server's certificate and host name (redis-py's defaults), against REDIS_CA_FILE if set."""
+    tls = settings.redis_url.startswith("rediss://")
+    if settings.redis_ca_file and not tls:
+        raise ValueError("REDIS_CA_FILE is set but REDIS_URL is not rediss://: "
+                         "the CA would not be used")
     return redis.Redis.from_url(
         settings.redis_url, socket_timeout=settings.redis_timeout,
         socket_connect_timeout=settings.redis_timeout, retry=Retry(NoBackoff(), 1),
-        health_check_interval=30, decode_responses=True)
+        health_check_interval=30, decode_responses=True,
+        **({"ssl_ca_certs": settings.redis_ca_file or None} if tls else {}))
 
 
 # the cart and its revision at one instant, giving a revision to a cart made before they

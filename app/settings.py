@@ -27,7 +27,10 @@ class Settings:
     database_url: str = _env("DATABASE_URL", "postgresql://shop_app@127.0.0.1:5432/shop",
                              help="libpq URL of PostgreSQL or of pgbouncer in front of it")
     redis_url: str = _env("REDIS_URL", "redis://127.0.0.1:6379/0",
-                          help="Redis for carts and rate limits")
+                          help="Redis for carts and rate limits; rediss:// for TLS")
+    redis_ca_file: str = _env("REDIS_CA_FILE", "",
+                              help="CA file a rediss:// server's certificate must chain to "
+                                   "(host name checked too); empty = the system's trust store")
     # --- connection pool (psycopg_pool.ConnectionPool, one per gunicorn worker) ------------
     pool_min_size: int = _env("DB_POOL_MIN_SIZE", 2, int, "connections opened at start and kept")
     pool_max_size: int = _env("DB_POOL_MAX_SIZE", 10, int,

@@ -21,10 +21,12 @@ CA_FILE = CA_DIR / "ca.crt"
 
 def ca_files(ca_dir: str | os.PathLike | None = None) -> dict[str, str]:
     """What ansible/lab-ca.yml writes in ``ca_dir`` (default the lab's, CA_DIR): the CA's
-    certificate, the edge's certificate and key, the database tier's (absolute paths)."""
+    certificate, the edge's certificate and key, the database tier's, the cache tier's
+    (absolute paths)."""
     d = Path(ca_dir) if ca_dir else CA_DIR
     return {"ca": str(d / "ca.crt"), "cert": str(d / "shop.crt"), "key": str(d / "shop.key"),
-            "db_cert": str(d / "db.crt"), "db_key": str(d / "db.key")}
+            "db_cert": str(d / "db.crt"), "db_key": str(d / "db.key"),
+            "redis_cert": str(d / "redis.crt"), "redis_key": str(d / "redis.key")}
 
 
 def make_ca(ca_dir: str | os.PathLike) -> dict[str, str]:

@@ -148,8 +148,10 @@ def test_stage4_inventory(session_tmp, aws_inventories):
 
 
 def debug_vars(inv: Path, host: str, env: dict, name: str) -> dict:
-    """A variable as a task on `host` sees it, templated (debug runs on the controller)."""
-    r = run("ansible", host, "-i", str(inv), "--vault-id", AWS_VAULT_ID, "-m", "ansible.builtin.debug",
+    """A variable as a task of site.yml on `host` sees it, templated (debug runs on the
+    controller): the playbook directory's group_vars apply, as they do to site.yml."""
+    r = run("ansible", host, "-i", str(inv), "--playbook-dir", str(ROOT / "ansible"),
+            "--vault-id", AWS_VAULT_ID, "-m", "ansible.builtin.debug",
             "-a", f"var={name}", env=dict(env, ANSIBLE_LOAD_CALLBACK_PLUGINS="1",
                                           ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json"))
     assert r.returncode == 0, r.stdout + r.stderr
@@ -177,12 +179,14 @@ def test_stage2_app_reaches_elasticache_over_tls_with_the_vaults_auth_token(
         session_tmp, aws_inventories):
     """The stack's plain outputs (address, port) and the vault's secret (ElastiCache's AUTH
     token), never the secret redis_url output, which the inventory does not copy."""
-    out = recorded(2)
-    redis = debug_vars(aws_inventories[2], "app1", outputs_env(session_tmp, 2),
-                       "shop_app_redis_url")
+    out, env = recorded(2), outputs_env(session_tmp, 2)
+    redis = debug_vars(aws_inventories[2], "app1", env, "shop_app_redis_url")
     assert redis["shop_app_redis_url"] == (
         f"rediss://:{TEST_VAULT['vault_redis_password']}@{out['redis_address']}:"
         f"{out['redis_port']}/0")
+    # verified against the system's trust store (Amazon's roots), not a CA of the lab's
+    assert debug_vars(aws_inventories[2], "app1", env, "shop_app_redis_ca_src") == \
+        {"shop_app_redis_ca_src": ""}
 
 
 def test_stage2_app_is_its_own_role_and_the_master_user_only_migrates(session_tmp,
@@ -191,8 +195,13 @@ def test_stage2_app_is_its_own_role_and_the_master_user_only_migrates(session_tm
     app's (DATABASE_URL); group_vars/all/roles.yml builds both URLs from them."""
     out, env = recorded(2), outputs_env(session_tmp, 2)
     got = {name: debug_vars(aws_inventories[2], "app1", env, name)[name]
-           for name in ("shop_db_owner", "shop_db_user")}
-    assert got == {"shop_db_owner": out["db_user"], "shop_db_user": out["db_app_user"]}
+           for name in ("shop_app_database_url", "shop_app_migration_database_url")}
+    endpoint = f"{out['db_address']}:{out['db_port']}/shop?sslmode=require"
+    assert got == {
+        "shop_app_database_url":
+            f"postgresql://{out['db_app_user']}:{TEST_VAULT['vault_shop_db_password']}@{endpoint}",
+        "shop_app_migration_database_url":
+            f"postgresql://{out['db_user']}:{TEST_VAULT['vault_shop_db_owner_password']}@{endpoint}"}
     assert out["db_user"] != out["db_app_user"]
 
 

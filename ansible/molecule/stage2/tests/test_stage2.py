@@ -26,6 +26,8 @@ ROLE_UNITS = {
     "mol-s2-db1": ["postgresql@15-main", "pgbouncer"],
     "mol-s2-redis1": ["redis-server"],
 }
+# redis-cli on redis1, trusting the lab CA (the monitoring role's copy for the exporter)
+REDIS_CLI_TLS = "--tls --cacert /etc/prometheus/redis-ca.crt"
 PORTS = {
     "mol-s2-lb1": ["tcp://0.0.0.0:80", "tcp://0.0.0.0:443"],
     # nginx on the target group's port, gunicorn on loopback behind it
@@ -154,8 +156,8 @@ def test_app_counts_the_forwarded_client(host, forwarded_client):
     import re
     env = podman_host("mol-s2-app1").check_output("grep ^REDIS_URL= /etc/shoplab/shop.env")
     password = urllib.parse.unquote(re.search(r"//:([^@]+)@", env).group(1))
-    keys = host.check_output(f"redis-cli --no-auth-warning -a {shlex.quote(password)} --scan "
-                             "--pattern 'rl:ip:*'")
+    keys = host.check_output(f"redis-cli {REDIS_CLI_TLS} --no-auth-warning -a {shlex.quote(password)} "
+                             "--scan --pattern 'rl:ip:*'")
     assert any(k.startswith(f"rl:ip:{forwarded_client[0]}:") for k in keys.split()), keys
 
 
@@ -177,11 +179,37 @@ def test_pgbouncer_serves_both_app_hosts_over_verified_tls(host, purchase):
     assert all(c["tls"].startswith("TLSv1.") for c in remote), out
 
 
-def test_redis_requires_password_from_app_host(host):
+# What an app host sends to redis1: PING, over TLS verified against the app's CA file
+# (shop_app_redis_ca_src) and redis1's name, or over plain TCP; prints the answer ("" = none).
+REDIS_PING = """
+import socket, ssl, sys
+s = socket.create_connection(("mol-s2-redis1", 6379), 3)
+if sys.argv[1] == "tls":
+    ctx = ssl.create_default_context(cafile="/etc/shoplab/redis-ca.crt")
+    s = ctx.wrap_socket(s, server_hostname="mol-s2-redis1")
+s.sendall(b"PING\\r\\n")
+try:
+    print(s.recv(100).decode())
+except (TimeoutError, ConnectionError):
+    print("")
+"""
+
+
+def test_redis_serves_app_hosts_tls_only_with_a_password(host):
+    """As ElastiCache with in-transit encryption and AUTH: a verified TLS client without the
+    password gets NOAUTH, a plain TCP client no answer at all."""
     only(host, "mol-s2-app2")
-    out = host.check_output("python3 -c \"import socket; s=socket.create_connection(('mol-s2-redis1', 6379), 3);"
-                            "s.sendall(b'PING\\r\\n'); print(s.recv(100).decode())\"")
-    assert "NOAUTH" in out
+    env = host.check_output("grep -E '^REDIS_(URL|CA_FILE)=' /etc/shoplab/shop.env")
+    assert 'REDIS_URL="rediss://' in env and 'REDIS_CA_FILE="/etc/shoplab/redis-ca.crt"' in env
+    assert "NOAUTH" in host.check_output(f"python3 -c {shlex.quote(REDIS_PING)} tls")
+    assert host.check_output(f"python3 -c {shlex.quote(REDIS_PING)} plain").strip() == ""
+
+
+def test_redis_exporter_reaches_redis_over_tls(host):
+    only(host, "mol-s2-redis1")
+    out = host.check_output("python3 -c \"import urllib.request; print(urllib.request.urlopen("
+                            "'http://mol-s2-redis1:9121/metrics', timeout=5).read().decode())\"")
+    assert "redis_up 1" in out.splitlines(), [x for x in out.splitlines() if x.startswith("redis_up")]
 
 
 def test_app_host_refuses_a_database_certificate_for_another_name(host):
