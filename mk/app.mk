@@ -1,4 +1,5 @@
 # The shop (app/, sql/, fakestripe/): the local stack and the app's tests on real services.
+# test-app needs `collections` (mk/roles.mk): its Redis-over-TLS tests make a CA with ansible/lab-ca.yml.
 .PHONY: run stop status test-app
 TEST_TARGETS += test-app
 
@@ -12,6 +13,6 @@ stop: ## stop what `make run` started
 status: ## which `make run` services are up
 	$(PY) tools/devstack.py status
 
-test-app: ## the app's tests against real PostgreSQL, pgbouncer, Redis, nginx (a few minutes)
+test-app: collections ## the app's tests against real PostgreSQL, pgbouncer, Redis, nginx (a few minutes)
 	tools/install-deps.sh services
 	$(PY) -m pytest -q -p no:cacheprovider tests/app
