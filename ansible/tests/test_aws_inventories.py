@@ -192,11 +192,15 @@ def test_stage2_app_reaches_elasticache_over_tls_with_the_vaults_auth_token(
 def test_stage2_app_is_its_own_role_and_the_master_user_only_migrates(session_tmp,
                                                                       aws_inventories):
     """The roles are the stack's: db_user the master (the migrations' URL), db_app_user the
-    app's (DATABASE_URL); group_vars/all/roles.yml builds both URLs from them."""
+    app's (DATABASE_URL); group_vars/all/roles.yml builds both URLs from them. Both verify RDS
+    (the role's verify-full) against the CA bundle pulumi/README.md saves beside the outputs:
+    no sslmode in the URL, which would win over it."""
     out, env = recorded(2), outputs_env(session_tmp, 2)
     got = {name: debug_vars(aws_inventories[2], "app1", env, name)[name]
-           for name in ("shop_app_database_url", "shop_app_migration_database_url")}
-    endpoint = f"{out['db_address']}:{out['db_port']}/shop?sslmode=require"
+           for name in ("shop_app_database_url", "shop_app_migration_database_url",
+                        "shop_app_database_ca_src")}
+    assert got.pop("shop_app_database_ca_src") == str(ROOT / ".state/pulumi/stage2-rds-ca.pem")
+    endpoint = f"{out['db_address']}:{out['db_port']}/shop"
     assert got == {
         "shop_app_database_url":
             f"postgresql://{out['db_app_user']}:{TEST_VAULT['vault_shop_db_password']}@{endpoint}",

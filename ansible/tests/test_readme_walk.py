@@ -29,7 +29,7 @@ README = ROOT / "pulumi" / "README.md"
 BLOCK = re.compile(r"<!-- walk: (stage\d) -->\n```sh\n(.*?)```", re.S)
 # what only the real world does, by the command's first word
 NOT_HERE = {
-    "curl": "the live shop over the internet",
+    "curl": "the internet (the live shop; stage 2's RDS CA bundle)",
     "aws": "an AWS account (ECR login)",
     "make": "the image build (make app-image; tests/container builds it)",
     "podman": "pushing to ECR",
@@ -79,6 +79,9 @@ class Walk:
             return self(inner)
         if head[0] in NOT_HERE:
             self.skipped.append(f"{' '.join(argv)}: {NOT_HERE[head[0]]}")
+            for arg in argv[1:]:          # what it takes from the stack is still walked
+                if arg.startswith("$(pulumi"):
+                    self(shlex.split(arg[2:].rstrip(")")))
             return
         handler = {"pulumi": self.pulumi, "ansible-vault": self.vault,
                    "ansible-playbook": self.playbook, "mkdir": lambda _: None,

@@ -33,6 +33,7 @@ class DatabaseArgs:
     username: str                      # the master user: owns the schema (migrations)
     app_username: str                  # the app's own role (created by the migrator)
     port: int
+    ca_certificate: str                # the CA RDS signs the server's certificate with
     max_connections: int
     statement_timeout_ms: int
     idle_in_transaction_timeout_ms: int
@@ -74,6 +75,8 @@ class Database(pulumi.ComponentResource):
             "tcp_keepalives_interval": (10, "immediate"),
             "tcp_keepalives_count": (6, "immediate"),
             "log_min_duration_statement": (500, "immediate"),
+            # TLS only (RDS PostgreSQL 15's default, stated): no client falls back to plain text
+            "rds.force_ssl": (1, "immediate"),
             **args.extra_parameters,
         }
         self.parameter_group = aws.rds.ParameterGroup(
@@ -93,6 +96,7 @@ class Database(pulumi.ComponentResource):
             port=args.port,
             db_subnet_group_name=subnets.name, vpc_security_group_ids=[self.security_group.id],
             parameter_group_name=self.parameter_group.name,
+            ca_cert_identifier=args.ca_certificate,
             multi_az=args.multi_az,
             # deletion protection, final snapshot, automated backups
             **args.retention.database(name),
@@ -100,6 +104,11 @@ class Database(pulumi.ComponentResource):
             tags=tags(args.stage, f"{name}-postgres"), opts=args.retention.keep(child))
         self.address = self.instance.address
         self.port = args.port
+        # every CA RDS uses in the region, from AWS's trust store: what a client that verifies
+        # the certificate and the name (libpq's verify-full) needs (stage 2's app hosts)
+        region = aws.get_region_output(opts=pulumi.InvokeOptions(parent=self)).region
+        self.ca_bundle_url = pulumi.Output.format(
+            "https://truststore.pki.rds.amazonaws.com/{0}/{0}-bundle.pem", region)
 
         def url(user: str, password: pulumi.Output) -> pulumi.Output:
             return pulumi.Output.secret(pulumi.Output.format(
@@ -108,4 +117,5 @@ class Database(pulumi.ComponentResource):
         self.url = url(args.app_username, self.app_password)
         self.owner_url = url(args.username, self.password)
         self.register_outputs({"address": self.address, "url": self.url,
+                               "ca_bundle_url": self.ca_bundle_url,
                                "security_group_id": self.security_group.id})

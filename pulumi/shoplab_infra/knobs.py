@@ -75,6 +75,9 @@ DEFAULTS: dict[str, object] = {
     "dbUser": "shop",                 # the master user: owns the schema, runs the migrations
     "dbAppUser": "shop_app",          # the app's own role: rows only (sql/app_role.py)
     "dbPort": 5432,
+    # the CA RDS signs the instance's certificate with; clients verify it against the region's
+    # bundle from AWS's trust store (output db_ca_bundle_url), which holds this CA
+    "dbCaCertificate": "rds-ca-rsa2048-g1",
     "dbReservedConnections": 10,      # superuser, RDS agent, migrations, a psql session
     "dbStatementTimeoutMs": _APP.statement_timeout_ms,
     "dbIdleInTransactionTimeoutMs": 60000,

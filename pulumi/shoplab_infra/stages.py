@@ -123,6 +123,7 @@ def _data_tier(stage: str, k: Knobs, retention: Retention, network: Network,
         engine_version=k.get("dbEngineVersion"), parameter_family=k.get("dbParameterFamily"),
         allocated_storage_gb=k.int("dbAllocatedStorageGb"), db_name=k.get("dbName"),
         username=k.get("dbUser"), app_username=k.get("dbAppUser"), port=k.int("dbPort"),
+        ca_certificate=k.get("dbCaCertificate"),
         max_connections=k.int("dbMaxConnections"),
         statement_timeout_ms=k.int("dbStatementTimeoutMs"),
         idle_in_transaction_timeout_ms=k.int("dbIdleInTransactionTimeoutMs"),
@@ -143,6 +144,7 @@ def _data_outputs(db: Database, cache: Cache, k: Knobs) -> dict:
             "db_user": k.get("dbUser"), "db_password": db.password,
             "db_app_user": k.get("dbAppUser"), "db_app_password": db.app_password,
             "database_url": db.url, "migration_database_url": db.owner_url,
+            "db_ca_bundle_url": db.ca_bundle_url,
             "redis_address": cache.address, "redis_port": cache.port, "redis_url": cache.url,
             # null without in-transit encryption (ElastiCache's AUTH needs TLS)
             "redis_auth_token": cache.auth_token}

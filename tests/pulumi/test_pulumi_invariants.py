@@ -23,8 +23,8 @@ EXPECTED_OUTPUTS = {
 }
 DATA_OUTPUTS = {"db_address", "db_port", "db_max_connections", "db_name", "db_user",
                 "db_password", "db_app_user", "db_app_password", "database_url",
-                "migration_database_url", "redis_address", "redis_port", "redis_url",
-                "redis_auth_token"}
+                "migration_database_url", "db_ca_bundle_url", "redis_address", "redis_port",
+                "redis_url", "redis_auth_token"}
 SECRET_OUTPUTS = {"db_password", "db_app_password", "database_url", "migration_database_url",
                   "redis_url", "redis_auth_token"}
 

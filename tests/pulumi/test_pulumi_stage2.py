@@ -87,6 +87,21 @@ def test_database_private_encrypted_with_connection_parameters(stacks):
     assert "idle_in_transaction_session_timeout" in values
 
 
+def test_database_is_tls_only_with_a_named_ca_and_its_bundle_for_clients(stacks):
+    """RDS refuses plain text; its certificate comes from the CA the stack names, and the
+    clients that verify it (stage 2's hosts) get the region's bundle from AWS's trust store."""
+    run = stacks["stage2"]
+    [db] = run.mocks.of_type("aws:rds/instance:Instance")
+    assert db.inputs["caCertIdentifier"] == "rds-ca-rsa2048-g1"
+    [params] = run.mocks.of_type("aws:rds/parameterGroup:ParameterGroup")
+    assert {p["name"]: p["value"] for p in params.inputs["parameters"]}["rds.force_ssl"] == "1"
+    assert run.outputs["db_ca_bundle_url"] == \
+        "https://truststore.pki.rds.amazonaws.com/us-east-1/us-east-1-bundle.pem"
+    other = run_stack("stage2", {"shoplab:dbCaCertificate": "rds-ca-ecc384-g1"})
+    [db] = other.mocks.of_type("aws:rds/instance:Instance")
+    assert db.inputs["caCertIdentifier"] == "rds-ca-ecc384-g1"
+
+
 def test_redis_encrypted_with_auth_and_url_matches(stacks):
     run = stacks["stage2"]
     [redis] = run.mocks.of_type("aws:elasticache/replicationGroup:ReplicationGroup")
