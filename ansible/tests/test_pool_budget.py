@@ -82,7 +82,7 @@ def run_budget_play(inventory, *extra):
         capture_output=True, text=True, env=env, cwd=ROOT, timeout=120)
 
 
-@pytest.mark.parametrize("stage", ["lab-stage1", "lab-stage2"])
+@pytest.mark.parametrize("stage", ["lab-stage1", "lab-stage2", "lab-stage3"])
 def test_lab_inventories_fit(stage):
     r = run_budget_play(ROOT / "ansible" / "inventories" / stage)
     assert r.returncode == 0, r.stdout + r.stderr

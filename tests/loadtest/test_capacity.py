@@ -312,3 +312,28 @@ def test_a_round_counts_as_measured_with_prometheus_only_if_it_scraped_the_hosts
     assert not capacity_report.scraped_the_hosts(
         {"prometheus": True, "prometheus_down": ["node shop1"], "closed_loop": [{"prom": pg}]})
     assert not capacity_report.scraped_the_hosts({"prometheus": False, "closed_loop": [{"prom": pg}]})
+
+
+def test_the_open_loop_looks_below_its_first_rate_when_that_one_already_broke(monkeypatch,
+                                                                             tmp_path):
+    """An arm past the SLO at half the closed loop's rate is measured further down (10-35 %),
+    so its capacity is a rate it held, not 0 for "none of those tried"."""
+    swept = []
+
+    def sweep(target, rates, **kw):
+        swept.append(rates)
+        out = []
+        for r in rates:                       # holds up to 30 req/s; stops at the first past it
+            out.append({"rate": r, "requests": 100, "p95_ms": 40.0,
+                        "error_rate": 0.5 if r > 30 else 0.0})
+            if r > 30:
+                break
+        return out
+    monkeypatch.setattr(capacity, "sweep", sweep)
+    steps = capacity.open_loop("https://x", tmp_path, 100.0, quick=False)
+    assert swept == [[round(100 * f, 1) for f in capacity.RATE_FACTORS], [10.0, 20.0, 35.0]]
+    assert [s["rate"] for s in steps] == [10.0, 20.0, 35.0, 50.0]
+    assert capacity.capacity_of(steps, "rate")[0] == 20.0
+    swept.clear()
+    capacity.open_loop("https://x", tmp_path, 20.0, quick=False)   # 10 req/s holds: no look down
+    assert len(swept) == 1
