@@ -56,6 +56,23 @@ def run(tool: str, *args: str, env: dict, timeout: int = 180) -> subprocess.Comp
                           cwd=ROOT, timeout=timeout)
 
 
+def debug_vars(inv: Path, host: str, env: dict, *names: str, vault_id: str | None = None) -> dict:
+    """``names`` as a task of site.yml on ``host`` sees them, templated (debug runs on the
+    controller, no host is reached): the playbook directory's group_vars apply, as they do to
+    site.yml. ``vault_id``: beside ansible.cfg's (the lab's)."""
+    wanted = ", ".join(f"'{n}': {n}" for n in names)
+    r = run("ansible", host, "-i", str(inv), "--playbook-dir", str(ROOT / "ansible"),
+            *(["--vault-id", vault_id] if vault_id else []), "-m", "ansible.builtin.debug",
+            "-a", f"msg={{{{ {{{wanted}}} | to_json }}}}",
+            env=dict(env, ANSIBLE_LOAD_CALLBACK_PLUGINS="1",
+                     ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json"))
+    assert r.returncode == 0, r.stdout + r.stderr
+    # the JSON callback's document (profile_tasks, from ansible.cfg, prints around it)
+    doc, _ = json.JSONDecoder().raw_decode(r.stdout[r.stdout.index("{"):])
+    msg = doc["plays"][0]["tasks"][0]["hosts"][host]["msg"]
+    return json.loads(msg) if isinstance(msg, str) else msg
+
+
 @pytest.fixture(scope="session")
 def session_tmp(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("ansible-tests")

@@ -16,12 +16,14 @@ import os
 import re
 import subprocess
 import sys
+from functools import partial
 from pathlib import Path
 
 import pytest
 
 from ansible_test_support import (AWS_VAULT_ID, OUTPUTS, ROOT, TEST_VAULT, ansible_env,
-                                  copy_aws_inventory, inventory_list, outputs_env, run)
+                                  copy_aws_inventory, debug_vars, inventory_list, outputs_env,
+                                  run)
 
 sys.path.insert(0, str(ROOT / "ansible"))
 import pulumi_inventory  # noqa: E402
@@ -147,23 +149,13 @@ def test_stage4_inventory(session_tmp, aws_inventories):
     no_secret_anywhere(listed)
 
 
-def debug_vars(inv: Path, host: str, env: dict, name: str) -> dict:
-    """A variable as a task of site.yml on `host` sees it, templated (debug runs on the
-    controller): the playbook directory's group_vars apply, as they do to site.yml."""
-    r = run("ansible", host, "-i", str(inv), "--playbook-dir", str(ROOT / "ansible"),
-            "--vault-id", AWS_VAULT_ID, "-m", "ansible.builtin.debug",
-            "-a", f"var={name}", env=dict(env, ANSIBLE_LOAD_CALLBACK_PLUGINS="1",
-                                          ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json"))
-    assert r.returncode == 0, r.stdout + r.stderr
-    # the JSON callback's document (profile_tasks, from ansible.cfg, prints around it)
-    doc, _ = json.JSONDecoder().raw_decode(r.stdout[r.stdout.index("{"):])
-    result = doc["plays"][0]["tasks"][0]["hosts"][host]
-    return {name: result[name]}
+# variables on a host of an AWS inventory, as site.yml sees them
+aws_vars = partial(debug_vars, vault_id=AWS_VAULT_ID)
 
 
 def test_stage1_volume_becomes_postgresqls_data_device(session_tmp, aws_inventories, tmp_path):
     env = outputs_env(session_tmp, 1)
-    got = debug_vars(aws_inventories[1], "shop1", env, "postgresql_data_device")
+    got = aws_vars(aws_inventories[1], "shop1", env, "postgresql_data_device")
     # the path the stack exports: the NVMe by-id link of the volume on a Nitro type
     assert got["postgresql_data_device"] == \
         "/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_vol0a1b2c3d4e5f67890"
@@ -171,7 +163,7 @@ def test_stage1_volume_becomes_postgresqls_data_device(session_tmp, aws_inventor
     older = {k: v for k, v in recorded(1).items() if not k.startswith("data_volume")}
     (tmp_path / "stage1.json").write_text(json.dumps(older))
     env = ansible_env(session_tmp, SHOPLAB_PULUMI_OUTPUTS=str(tmp_path / "stage1.json"))
-    assert debug_vars(aws_inventories[1], "shop1", env, "postgresql_data_device") == \
+    assert aws_vars(aws_inventories[1], "shop1", env, "postgresql_data_device") == \
         {"postgresql_data_device": ""}
 
 
@@ -180,12 +172,12 @@ def test_stage2_app_reaches_elasticache_over_tls_with_the_vaults_auth_token(
     """The stack's plain outputs (address, port) and the vault's secret (ElastiCache's AUTH
     token), never the secret redis_url output, which the inventory does not copy."""
     out, env = recorded(2), outputs_env(session_tmp, 2)
-    redis = debug_vars(aws_inventories[2], "app1", env, "shop_app_redis_url")
+    redis = aws_vars(aws_inventories[2], "app1", env, "shop_app_redis_url")
     assert redis["shop_app_redis_url"] == (
         f"rediss://:{TEST_VAULT['vault_redis_password']}@{out['redis_address']}:"
         f"{out['redis_port']}/0")
     # verified against the system's trust store (Amazon's roots), not a CA of the lab's
-    assert debug_vars(aws_inventories[2], "app1", env, "shop_app_redis_ca_src") == \
+    assert aws_vars(aws_inventories[2], "app1", env, "shop_app_redis_ca_src") == \
         {"shop_app_redis_ca_src": ""}
 
 
@@ -196,7 +188,7 @@ def test_stage2_app_is_its_own_role_and_the_master_user_only_migrates(session_tm
     (the role's verify-full) against the CA bundle pulumi/README.md saves beside the outputs:
     no sslmode in the URL, which would win over it."""
     out, env = recorded(2), outputs_env(session_tmp, 2)
-    got = {name: debug_vars(aws_inventories[2], "app1", env, name)[name]
+    got = {name: aws_vars(aws_inventories[2], "app1", env, name)[name]
            for name in ("shop_app_database_url", "shop_app_migration_database_url",
                         "shop_app_database_ca_src")}
     assert got.pop("shop_app_database_ca_src") == str(ROOT / ".state/pulumi/stage2-rds-ca.pem")
@@ -212,14 +204,14 @@ def test_stage2_app_is_its_own_role_and_the_master_user_only_migrates(session_tm
 def test_stage4_vars_from_the_outputs_the_artefacts_and_the_vault(session_tmp, aws_inventories):
     env = outputs_env(session_tmp, 4)
     inv = aws_inventories[4]
-    assert debug_vars(inv, "k3s1", env, "k3s_tls_san")["k3s_tls_san"] == ["198.51.100.40", "10.20.0.40"]
-    src = debug_vars(inv, "k3s1", env, "k3s_binary_src")["k3s_binary_src"]
+    assert aws_vars(inv, "k3s1", env, "k3s_tls_san")["k3s_tls_san"] == ["198.51.100.40", "10.20.0.40"]
+    src = aws_vars(inv, "k3s1", env, "k3s_binary_src")["k3s_binary_src"]
     assert src.endswith("/.state/stage4/artifacts/k3s")               # the shared artefacts file
     # the cluster only: the workload and its Secret are the stack's (ShopWorkload)
-    assert debug_vars(inv, "k3s1", env, "stage4_workload") == {"stage4_workload": False}
-    key = debug_vars(inv, "k3s1", env, "istio_tls_key_src")["istio_tls_key_src"]
+    assert aws_vars(inv, "k3s1", env, "stage4_workload") == {"stage4_workload": False}
+    key = aws_vars(inv, "k3s1", env, "istio_tls_key_src")["istio_tls_key_src"]
     assert key.endswith("/.state/stage4/tls/shop.key")
-    assert debug_vars(inv, "k3s1", env, "k3s_token")["k3s_token"] == TEST_VAULT["vault_k3s_token"]
+    assert aws_vars(inv, "k3s1", env, "k3s_token")["k3s_token"] == TEST_VAULT["vault_k3s_token"]
 
 
 def test_stage4_artefacts_are_written_once_for_both_stage4_inventories():

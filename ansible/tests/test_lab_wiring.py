@@ -3,25 +3,14 @@ controller, no host reached): lab stage 3's ALB stand-in sends to the tasks' gun
 target group's port, as stage 3's ALB does, where lab stage 2's sends to each host's nginx."""
 from __future__ import annotations
 
-import json
-
 import pytest
 
-from ansible_test_support import ROOT, ansible_env, run
+from ansible_test_support import ROOT, ansible_env, debug_vars
 
 
 def lab_vars(stage: str, host: str, names: list[str], tmp) -> dict:
-    """``names`` on ``host`` of lab-stage<stage>, templated (the playbook's group_vars apply)."""
-    inv = ROOT / "ansible" / "inventories" / f"lab-stage{stage}"
-    wanted = ", ".join(f"'{n}': {n}" for n in names)
-    r = run("ansible", host, "-i", str(inv), "--playbook-dir", str(ROOT / "ansible"),
-            "-m", "ansible.builtin.debug", "-a", f"msg={{{{ {{{wanted}}} | to_json }}}}",
-            env=ansible_env(tmp, ANSIBLE_LOAD_CALLBACK_PLUGINS="1",
-                            ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json"))
-    assert r.returncode == 0, r.stdout + r.stderr
-    doc, _ = json.JSONDecoder().raw_decode(r.stdout[r.stdout.index("{"):])
-    msg = doc["plays"][0]["tasks"][0]["hosts"][host]["msg"]
-    return json.loads(msg) if isinstance(msg, str) else msg
+    return debug_vars(ROOT / "ansible" / "inventories" / f"lab-stage{stage}", host,
+                      ansible_env(tmp), *names)
 
 
 @pytest.mark.parametrize("stage, listener", [("2", "nginx_listen_port"), ("3", "shop_app_port")])

@@ -58,6 +58,11 @@ def blocks() -> dict[str, list[list[str]]]:
     return found
 
 
+def inner_command(substitution: str) -> list[str]:
+    """``$(pulumi ...)`` -> the argv of the command inside."""
+    return shlex.split(substitution[2:].rstrip(")"))
+
+
 def test_every_stage_has_its_walk():
     assert sorted(blocks()) == ["stage1", "stage2", "stage3", "stage4"]
 
@@ -75,13 +80,12 @@ class Walk:
     def __call__(self, argv: list[str]) -> None:
         head = argv[0].split("=", 1)
         if len(head) == 2 and head[1].startswith("$(pulumi"):      # NAME=$(pulumi ...)
-            inner = shlex.split(" ".join([head[1][2:], *argv[1:]]).rstrip(")"))
-            return self(inner)
+            return self(inner_command(" ".join([head[1], *argv[1:]])))
         if head[0] in NOT_HERE:
             self.skipped.append(f"{' '.join(argv)}: {NOT_HERE[head[0]]}")
             for arg in argv[1:]:          # what it takes from the stack is still walked
                 if arg.startswith("$(pulumi"):
-                    self(shlex.split(arg[2:].rstrip(")")))
+                    self(inner_command(arg))
             return
         handler = {"pulumi": self.pulumi, "ansible-vault": self.vault,
                    "ansible-playbook": self.playbook, "mkdir": lambda _: None,
